@@ -1,0 +1,87 @@
+"""Wires configuration, sources, the scheduler, the collector and the HTTP server together."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from exporter.azure.clients import AzureContext
+from exporter.azure.policies import AzureStats
+from exporter.config import Config, parse_listen_address
+from exporter.core.collector import ExporterCollector
+from exporter.core.registry import all_specs
+from exporter.core.scheduler import Scheduler, SourceRunner
+from exporter.core.state import SourceState
+from exporter.server import HttpServer, make_app
+
+log = logging.getLogger("exporter.app")
+
+
+@dataclass
+class Exporter:
+    config: Config
+    revision: str = "unknown"
+    stats: AzureStats = field(default_factory=AzureStats)
+
+    def __post_init__(self) -> None:
+        specs = all_specs()
+        self.states = [
+            SourceState(spec=specs[name], interval=src.interval, timeout=src.timeout, options=src.options)
+            for name, src in self.config.sources.items()
+            if src.enabled
+        ]
+        self._azure: AzureContext | None = None
+        self._azure_lock = threading.Lock()
+        self.runners = [SourceRunner(state, self.stats, self.azure) for state in self.states]
+        self.scheduler = Scheduler(self.runners)
+        self.registry = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.registry.register(ExporterCollector(self.states, self.stats, revision=self.revision))
+        self._server: HttpServer | None = None
+
+    def azure(self) -> AzureContext:
+        with self._azure_lock:
+            if self._azure is None:
+                self._azure = AzureContext(self.config.azure, self.stats)
+            return self._azure
+
+    def refresh_all_once(self) -> dict[str, bool]:
+        return {runner.state.name: runner.refresh_once() for runner in self.runners}
+
+    def start(self, *, serve: bool = True) -> None:
+        if serve:
+            host, port = parse_listen_address(self.config.web.listen_address)
+            self._server = HttpServer(host, port, make_app(self.registry, self.states))
+            self._server.start()
+            log.info(
+                "listening address=%s sources=%s",
+                f"{_display_host(host)}:{self._server.port}",
+                ",".join(s.name for s in self.states) or "none",
+            )
+        self.scheduler.start()
+
+    @property
+    def port(self) -> int | None:
+        return self._server.port if self._server else None
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        if self._server:
+            self._server.stop()
+        if self._azure:
+            self._azure.close()
+
+
+def _display_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host

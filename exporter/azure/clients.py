@@ -1,0 +1,185 @@
+"""The one place that builds credentials and Azure clients.
+
+Cloud endpoints, token scopes, the CA bundle, retries, timeouts, the user agent and request
+counting are decided here so that every source talks to Azure the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.policies import (
+    ContentDecodePolicy,
+    HeadersPolicy,
+    HttpLoggingPolicy,
+    ProxyPolicy,
+    RedirectPolicy,
+    RequestIdPolicy,
+    RetryPolicy,
+    UserAgentPolicy,
+)
+from azure.mgmt.core import ARMPipelineClient
+from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+from exporter import __version__
+from exporter.azure.clouds import CloudEndpoints, resolve
+from exporter.azure.policies import AzureStats, RequestCountingPolicy
+from exporter.config import AzureConfig
+
+USER_AGENT = f"azure-update-exporter/{__version__}"
+
+
+def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential:
+    """Credential for the configured identity; secrets are read from files, never logged."""
+    from azure import identity  # heavy import, deferred until a source needs Azure
+
+    cred = cfg.credential
+    common: dict[str, Any] = {"authority": cloud.authority_host}
+    if cfg.ca_bundle:
+        common["connection_verify"] = cfg.ca_bundle
+    if cred.disable_instance_discovery:
+        common["disable_instance_discovery"] = True
+    if cred.type == "client_secret":
+        secret = Path(str(cred.client_secret_file)).read_text(encoding="utf-8").strip()
+        return identity.ClientSecretCredential(str(cred.tenant_id), str(cred.client_id), secret, **common)
+    if cred.type == "client_certificate":
+        return identity.CertificateCredential(
+            str(cred.tenant_id), str(cred.client_id), certificate_path=cred.client_certificate_file, **common
+        )
+    if cred.type == "workload_identity":
+        return identity.WorkloadIdentityCredential(
+            tenant_id=cred.tenant_id,
+            client_id=cred.client_id,
+            token_file_path=cred.federated_token_file,
+            **common,
+        )
+    if cred.type == "managed_identity":
+        kwargs = {k: v for k, v in common.items() if k == "connection_verify"}
+        return identity.ManagedIdentityCredential(client_id=cred.client_id, **kwargs)
+    if cred.client_id:
+        common["managed_identity_client_id"] = cred.client_id
+        common["workload_identity_client_id"] = cred.client_id
+    if cred.tenant_id:
+        common["workload_identity_tenant_id"] = cred.tenant_id
+    return identity.DefaultAzureCredential(**common)
+
+
+class AzureContext:
+    """Credentials and clients for one configuration, created lazily and reused across refreshes."""
+
+    def __init__(self, cfg: AzureConfig, stats: AzureStats) -> None:
+        self.cfg = cfg
+        self.cloud = resolve(cfg)
+        self.stats = stats
+        self._lock = threading.Lock()
+        self._credential: TokenCredential | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    @property
+    def credential(self) -> TokenCredential:
+        with self._lock:
+            if self._credential is None:
+                self._credential = build_credential(self.cfg, self.cloud)
+            return self._credential
+
+    def client_kwargs(self, api: str) -> dict[str, Any]:
+        """Keyword arguments understood by every generated azure-mgmt client."""
+        kwargs: dict[str, Any] = {
+            "base_url": self.cloud.arm_endpoint,
+            # With base_url set the default scope would still follow the *public* cloud.
+            "credential_scopes": [self.cloud.arm_scope],
+            "user_agent": USER_AGENT,
+            "retry_total": self.cfg.retry_total,
+            "retry_backoff_factor": 0.8,
+            "retry_backoff_max": 60,
+            "connection_timeout": min(self.cfg.request_timeout, 10.0),
+            "read_timeout": self.cfg.request_timeout,
+            "custom_hook_policy": RequestCountingPolicy(api, self.stats),
+        }
+        if self.cfg.ca_bundle:
+            kwargs["connection_verify"] = self.cfg.ca_bundle
+        return kwargs
+
+    def _cached(self, key: tuple[str, str], factory: Any) -> Any:
+        with self._lock:
+            client = self._clients.get(key)
+        if client is None:
+            client = factory()
+            with self._lock:
+                client = self._clients.setdefault(key, client)
+        return client
+
+    def arm(
+        self, api: str = "arm", base_url: str | None = None, scope: str | None = None
+    ) -> ARMPipelineClient[Any, Any]:
+        """A raw ARM pipeline for REST calls that have no SDK (subscriptions, Azure Stack admin)."""
+        url = (base_url or self.cloud.arm_endpoint).rstrip("/")
+        client: ARMPipelineClient[Any, Any] = self._cached(
+            (api, url), lambda: self._build_arm(api, url, scope or self.cloud.arm_scope)
+        )
+        return client
+
+    def _build_arm(self, api: str, base_url: str, scope: str) -> ARMPipelineClient[Any, Any]:
+        kwargs = self.client_kwargs(api)
+        policies = [
+            RequestIdPolicy(),
+            HeadersPolicy(),
+            UserAgentPolicy(user_agent=USER_AGENT),
+            ProxyPolicy(),
+            ContentDecodePolicy(),
+            RedirectPolicy(),
+            RetryPolicy(
+                retry_total=self.cfg.retry_total,
+                retry_backoff_factor=kwargs["retry_backoff_factor"],
+                retry_backoff_max=kwargs["retry_backoff_max"],
+            ),
+            ARMChallengeAuthenticationPolicy(self.credential, scope),
+            kwargs["custom_hook_policy"],
+            HttpLoggingPolicy(),
+        ]
+        transport_kwargs = {
+            k: kwargs[k] for k in ("connection_timeout", "read_timeout", "connection_verify") if k in kwargs
+        }
+        return ARMPipelineClient(base_url=base_url, policies=policies, **transport_kwargs)
+
+    def compute(self, subscription_id: str) -> Any:
+        from azure.mgmt.compute import ComputeManagementClient
+
+        return self._cached(
+            ("compute", subscription_id),
+            lambda: ComputeManagementClient(
+                self.credential, subscription_id, **self.client_kwargs("compute")
+            ),
+        )
+
+    def resource_graph(self) -> Any:
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+
+        return self._cached(
+            ("resource_graph", ""),
+            lambda: ResourceGraphClient(self.credential, **self.client_kwargs("resource_graph")),
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+            credential, self._credential = self._credential, None
+        for client in clients:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
+        close_cred = getattr(credential, "close", None)
+        if callable(close_cred):
+            close_cred()
+
+
+def proxy_free_environment() -> dict[str, str]:
+    """The environment minus proxy settings (IMDS must be reached directly)."""
+    return {
+        k: v for k, v in os.environ.items() if k.lower() not in {"http_proxy", "https_proxy", "all_proxy"}
+    }

@@ -1,0 +1,141 @@
+"""Command line: serve (default), demo, collect --once, check-config, --version.
+
+Exit codes: 0 success; 1 a source failed (collect); 2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from prometheus_client import generate_latest
+
+from exporter import __version__, log
+from exporter.app import Exporter
+from exporter.config import ENV_PREFIX, Config, ConfigError, load
+from exporter.core.registry import all_specs
+
+COMMANDS = ("serve", "demo", "collect", "check-config")
+logger = logging.getLogger("exporter.cli")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--config.file", dest="config_file", metavar="PATH", help="YAML configuration file")
+    parent.add_argument(
+        "--web.listen-address", dest="listen_address", metavar="HOST:PORT", help="where to serve"
+    )
+    parent.add_argument("--log.level", dest="log_level", choices=["debug", "info", "warning", "error"])
+    parent.add_argument("--log.format", dest="log_format", choices=["logfmt", "json"])
+    for name, spec in all_specs().items():
+        parent.add_argument(
+            f"--collector.{name}",
+            dest=f"collector__{name}",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"enable the {name} source ({spec.summary})",
+        )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="azure-update-exporter",
+        description="Prometheus exporter for Azure update signals.",
+        epilog=f"Every config key can also be set with an {ENV_PREFIX}<SECTION>__<KEY> environment variable.",
+    )
+    parser.add_argument("--version", action="version", version=f"azure-update-exporter {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", parents=[common], help="refresh sources in the background and serve /metrics")
+    sub.add_parser("demo", parents=[common], help="serve against a built-in simulated Azure estate")
+    collect = sub.add_parser(
+        "collect", parents=[common], help="refresh every enabled source once, print metrics"
+    )
+    collect.add_argument("--once", action="store_true", default=True, help="one refresh (the only mode)")
+    sub.add_parser("check-config", parents=[common], help="validate the configuration and exit")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.listen_address:
+        out.setdefault("web", {})["listen_address"] = args.listen_address
+    if args.log_level:
+        out.setdefault("log", {})["level"] = args.log_level
+    if args.log_format:
+        out.setdefault("log", {})["format"] = args.log_format
+    for key, value in vars(args).items():
+        if key.startswith("collector__") and value is not None:
+            out.setdefault("sources", {}).setdefault(key.removeprefix("collector__"), {})["enabled"] = value
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "serve")
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from exporter.demo import run_demo
+
+        return run_demo(_overrides(args))
+    try:
+        config = load(args.config_file, overrides=_overrides(args))
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"config error: {line}", file=sys.stderr)  # noqa: T201 - CLI output
+        return 2
+    log.setup(config.log.level, config.log.format)
+    if args.command == "check-config":
+        return _check_config(config)
+    if args.command == "collect":
+        return collect_once(config)
+    return serve(config)
+
+
+def _check_config(config: Config) -> int:
+    enabled = ", ".join(config.enabled_sources()) or "none"
+    print(f"config ok: cloud={config.azure.cloud} sources={enabled}")  # noqa: T201 - CLI output
+    return 0
+
+
+def collect_once(config: Config) -> int:
+    exporter = Exporter(config)
+    results = exporter.refresh_all_once()
+    sys.stdout.write(generate_latest(exporter.registry).decode())
+    exporter.stop()
+    failed = sorted(name for name, ok in results.items() if not ok)
+    if failed:
+        logger.error("collect failed sources=%s", ",".join(failed))
+        return 1
+    return 0
+
+
+def serve(config: Config, *, ready: threading.Event | None = None) -> int:
+    exporter = Exporter(config)
+    stop = threading.Event()
+
+    def _handle(signum: int, _frame: FrameType | None) -> None:
+        logger.info("shutting down signal=%s", signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _handle)
+        signal.signal(signal.SIGINT, _handle)
+    try:
+        exporter.start()
+    except OSError as exc:
+        logger.error("cannot listen address=%s error=%r", config.web.listen_address, exc.strerror)  # noqa: TRY400
+        return 2
+    if ready:
+        ready.set()
+    stop.wait()
+    exporter.stop()
+    return 0

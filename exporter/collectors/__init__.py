@@ -1,0 +1,5 @@
+"""Importing this package registers every source (one module per source)."""
+
+from exporter.collectors import subscriptions
+
+__all__ = ["subscriptions"]

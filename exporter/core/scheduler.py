@@ -1,0 +1,155 @@
+"""Background refresh: each source on its own interval with jitter and a timeout, never overlapping.
+
+A scrape never waits on this; it reads whatever the last good refresh stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, datetime
+from typing import Any
+
+from exporter.azure.policies import AzureStats
+from exporter.core.errors import Reason, classify
+from exporter.core.source import FetchContext
+from exporter.core.state import SourceState
+
+log = logging.getLogger("exporter.scheduler")
+
+JITTER = 0.1
+MAX_FAILURE_BACKOFF = 60.0
+
+
+def next_delay(interval: float, consecutive_failures: int, rng: random.Random) -> float:
+    """Seconds until the next refresh: interval ±10 %, backing off after failures.
+
+    Short-interval sources (IMDS polls every second) back off up to a minute while failing,
+    so an exporter off Azure does not hammer a dead endpoint; long intervals are kept.
+    """
+    base = interval
+    if consecutive_failures > 0:
+        base = min(interval * 2 ** min(consecutive_failures - 1, 16), max(interval, MAX_FAILURE_BACKOFF))
+    return max(0.05, base * (1 + rng.uniform(-JITTER, JITTER)))
+
+
+class SourceRunner:
+    """Refreshes one source. `refresh_once` is synchronous and usable without the thread."""
+
+    def __init__(
+        self,
+        state: SourceState,
+        stats: AzureStats,
+        azure_factory: Callable[[], Any] | None,
+        *,
+        clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.state = state
+        self._stats = stats
+        self._azure_factory = azure_factory
+        self._clock = clock or (lambda: time.time())
+        self._monotonic = monotonic or (lambda: time.monotonic())
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        # One worker per source: a stuck fetch occupies it, so the next refresh cannot overlap.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{state.name}")
+        self._inflight: Future[Any] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._log = logging.LoggerAdapter(log, {"source": state.name})
+        self._failing_reason: Reason | None = None
+
+    def _context(self) -> FetchContext[Any, Any]:
+        spec = self.state.spec
+        return FetchContext(
+            source=spec.name,
+            options=self.state.options,
+            previous=self.state.snapshot,
+            now=lambda: datetime.fromtimestamp(self._clock(), UTC),
+            stats=self._stats,
+            timeout=self.state.timeout,
+            azure_factory=self._azure_factory if spec.needs_azure else None,
+        )
+
+    def refresh_once(self) -> bool:
+        """Run one refresh; returns True on success. Never raises."""
+        started = self._monotonic()
+        if self._inflight is not None and not self._inflight.done():
+            self._fail(Reason.TIMEOUT, started, "previous refresh still running; skipped")
+            return False
+        ctx = self._context()
+        future = self._executor.submit(self.state.spec.fetch, ctx)
+        self._inflight = future
+        try:
+            snapshot = future.result(timeout=self.state.timeout)
+        except FutureTimeout:
+            self._fail(Reason.TIMEOUT, started, f"refresh exceeded timeout of {self.state.timeout:g}s")
+            return False
+        except Exception as exc:  # noqa: BLE001 - every failure is classified, logged and counted
+            reason = classify(exc)
+            self._fail(reason, started, _describe(exc), exc if reason is Reason.INTERNAL else None)
+            return False
+        duration = self._monotonic() - started
+        self.state.record_success(snapshot, self._clock(), duration, [p.reason for p in ctx.problems])
+        if self._failing_reason is not None:
+            self._log.info("refresh recovered source=%s duration=%.3f", self.state.name, duration)
+        self._failing_reason = None
+        return True
+
+    def _fail(self, reason: Reason, started: float, message: str, exc: BaseException | None = None) -> None:
+        duration = self._monotonic() - started
+        self.state.record_failure(reason, duration)
+        # One line when a failure starts or changes its reason, not one per poll.
+        level = logging.WARNING if reason is not self._failing_reason else logging.DEBUG
+        if exc is not None:
+            level = logging.ERROR
+        self._log.log(
+            level,
+            "refresh failed source=%s reason=%s consecutive_failures=%d error=%r",
+            self.state.name,
+            reason.value,
+            self.state.consecutive_failures,
+            message,
+            exc_info=exc,
+        )
+        self._failing_reason = reason
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"refresh-{self.state.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.refresh_once()
+            delay = next_delay(self.state.interval, self.state.consecutive_failures, self._rng)
+            self._stop.wait(delay)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _describe(exc: BaseException) -> str:
+    # Exception text from azure-core carries the HTTP status and ARM error code; tokens never
+    # appear in it, and the log redaction filter removes anything bearer-like regardless.
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+class Scheduler:
+    def __init__(self, runners: list[SourceRunner]) -> None:
+        self.runners = runners
+
+    def start(self) -> None:
+        for runner in self.runners:
+            runner.start()
+
+    def stop(self) -> None:
+        for runner in self.runners:
+            runner.stop()

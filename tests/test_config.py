@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exporter.config import ConfigError, load, parse_duration, parse_listen_address
+
+ROOT = Path(__file__).resolve().parents[1]
+INVALID = sorted((ROOT / "tests/configs/invalid").glob("*.yaml"))
+
+# The dotted key each invalid fixture must name in its error.
+EXPECTED_KEY = {
+    "bad-cloud": "azure.cloud",
+    "bad-duration": "sources.subscriptions.interval",
+    "bad-port": "web.listen_address",
+    "custom-without-endpoint": "azure.arm_endpoint",
+    "http-endpoint": "azure.arm_endpoint",
+    "not-a-bool": "sources.subscriptions.enabled",
+    "secret-missing": "azure.credential.client_secret_file",
+    "unknown-key": "web.listen_adress",
+    "unknown-source": "sources.nope",
+}
+
+
+def test_every_invalid_fixture_has_an_expectation():
+    assert {p.stem for p in INVALID} == set(EXPECTED_KEY)
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_config_names_the_key(path: Path):
+    with pytest.raises(ConfigError) as info:
+        load(path, environ={})
+    assert any(err.startswith(EXPECTED_KEY[path.stem]) for err in info.value.errors), info.value.errors
+
+
+def test_error_message_names_value_and_allowed():
+    with pytest.raises(ConfigError) as info:
+        load(ROOT / "tests/configs/invalid/bad-cloud.yaml", environ={})
+    assert info.value.errors == [
+        "azure.cloud: invalid value 'mars'; allowed: public | china | usgov | custom"
+    ]
+
+
+def test_all_errors_are_reported_at_once(tmp_path: Path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("azure:\n  cloud: mars\nlog:\n  level: loud\nextra: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load(cfg, environ={})
+    keys = sorted(e.split(":")[0] for e in info.value.errors)
+    assert keys == ["azure.cloud", "extra", "log.level"]
+
+
+def test_documented_example_is_valid():
+    cfg = load(ROOT / "docs/config.example.yaml", environ={})
+    assert cfg.web.listen_address == ":10061"
+    assert cfg.sources["subscriptions"].interval == 900.0
+
+
+def test_environment_overrides_file(tmp_path: Path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("azure:\n  cloud: public\n")
+    env = {
+        "AUE_AZURE__CLOUD": "usgov",
+        "AUE_SOURCES__SUBSCRIPTIONS__INTERVAL": "2m",
+        "AUE_AZURE__SUBSCRIPTIONS": "A,b",
+        "OTHER": "x",
+    }
+    config = load(cfg, environ=env)
+    assert config.azure.cloud == "usgov"
+    assert config.sources["subscriptions"].interval == 120.0
+    assert config.azure.subscriptions == ("A", "b")
+
+
+def test_flags_override_environment():
+    config = load(
+        None, environ={"AUE_WEB__LISTEN_ADDRESS": ":1"}, overrides={"web": {"listen_address": ":2"}}
+    )
+    assert config.web.listen_address == ":2"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30.0), ("5m", 300.0), ("1h", 3600.0), ("250ms", 0.25), (12, 12.0), ("1.5m", 90.0)],
+)
+def test_durations(text: object, seconds: float):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [(":10061", ("0.0.0.0", 10061)), ("127.0.0.1:9", ("127.0.0.1", 9)), ("[::1]:80", ("::1", 80))],
+)
+def test_listen_address(address: str, expected: tuple[str, int]):
+    assert parse_listen_address(address) == expected
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_check_config_cli_accepts_example():
+    result = run_cli("check-config", "--config.file", "docs/config.example.yaml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("config ok: cloud=public sources=subscriptions")
+
+
+def test_check_config_cli_rejects_with_exit_2():
+    result = run_cli("check-config", "--config.file", "tests/configs/invalid/bad-cloud.yaml")
+    assert result.returncode == 2
+    assert "config error: azure.cloud: invalid value 'mars'" in result.stderr
+
+
+def test_version_flag():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("azure-update-exporter ")
