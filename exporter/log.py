@@ -46,8 +46,15 @@ class RedactingFormatter(logging.Formatter):
         level = record.levelname.lower()
         if self._fmt_kind == "json":
             return json.dumps({"ts": ts, "level": level, "logger": record.name, "msg": message})
-        quoted = message if _is_bare(message) else json.dumps(message)
-        return f"ts={ts} level={level} logger={record.name} msg={quoted}"
+        # "refresh failed source=x reason=y" → msg="refresh failed" source=x reason=y
+        match = _FIELDS.match(message)
+        phrase, fields = (match.group(1), match.group(2)) if match and "\n" not in message else (message, "")
+        quoted = phrase if _is_bare(phrase) else json.dumps(phrase)
+        tail = f" {fields}" if fields else ""
+        return f"ts={ts} level={level} logger={record.name} msg={quoted}{tail}"
+
+
+_FIELDS = re.compile(r"""^([^=]*?)\s+((?:[a-z_]+=(?:'[^']*'|"[^"]*"|\S+)(?:\s+|$))+)$""")
 
 
 def _is_bare(text: str) -> bool:

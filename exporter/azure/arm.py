@@ -19,7 +19,9 @@ MAX_PAGES = 10_000  # a server that keeps sending nextLink must not keep us busy
 def get_json(
     client: ARMPipelineClient[Any, Any], url: str, params: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    request = HttpRequest("GET", url, params=params or {}, headers={"Accept": "application/json"})
+    # send_request does not join relative paths onto the client's base URL; nextLinks are absolute.
+    absolute = url if url.startswith("https://") or url.startswith("http://") else client.format_url(url)
+    request = HttpRequest("GET", absolute, params=params or {}, headers={"Accept": "application/json"})
     response = client.send_request(request)
     if response.status_code >= 400:
         map_error(status_code=response.status_code, response=response, error_map={})
