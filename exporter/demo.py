@@ -13,6 +13,7 @@ from typing import Any
 
 from exporter import log
 from exporter.config import DEFAULT_PORT, ConfigError, from_dict, merge
+from exporter.core.registry import all_specs
 
 logger = logging.getLogger("exporter.demo")
 
@@ -44,7 +45,9 @@ def simulator_config(info: dict[str, Any], listen_address: str = DEMO_LISTEN) ->
             },
         },
         "sources": {
-            "subscriptions": {"enabled": True, "interval": "30s", "timeout": "20s"},
+            name: {"enabled": True, **spec.demo_config(info)}
+            for name, spec in all_specs().items()
+            if spec.demo_config is not None
         },
     }
 
@@ -55,7 +58,7 @@ def run_demo(overrides: dict[str, Any]) -> int:
 
     level = overrides.get("log", {}).get("level", "info")
     log.setup(level, overrides.get("log", {}).get("format", "logfmt"))
-    sim = start()
+    sim = start("demo")
     try:
         info = sim.info()
         listen = overrides.get("web", {}).get("listen_address", DEMO_LISTEN)

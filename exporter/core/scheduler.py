@@ -94,6 +94,11 @@ class SourceRunner:
         except Exception as exc:  # noqa: BLE001 - every failure is classified, logged and counted
             reason = classify(exc)
             self._fail(reason, started, _describe(exc), exc if reason is Reason.INTERNAL else None)
+            uses_azure = self._azure_factory is not None and self.state.spec.needs_azure
+            if reason is Reason.UNAUTHORIZED and uses_azure and self._azure_factory is not None:
+                # ARM rejected a token the credential still believes valid (expired early,
+                # revoked, clock skew): drop cached tokens so the next refresh gets a new one.
+                self._azure_factory().close()
             return False
         duration = self._monotonic() - started
         self.state.record_success(snapshot, self._clock(), duration, [p.reason for p in ctx.problems])

@@ -20,6 +20,7 @@ class LoggedRequest:
     status: int  # NO_RESPONSE (0) when the connection was dropped without a reply
     at: datetime  # virtual time
     fault: str | None = None
+    user_agent: str = ""
 
 
 class RequestLog:

@@ -163,7 +163,15 @@ class _Handler(BaseHTTPRequestHandler):
             status = response.status if response else NO_RESPONSE
             kind = fault.kind if fault else None
             state.requests.record(
-                LoggedRequest(route_name, self.command, path, status, state.clock.now(), kind)
+                LoggedRequest(
+                    route_name,
+                    self.command,
+                    path,
+                    status,
+                    state.clock.now(),
+                    kind,
+                    self.headers.get("User-Agent", ""),
+                )
             )
         if response is not None:
             self._send(response)
