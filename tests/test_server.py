@@ -1,0 +1,93 @@
+"""The HTTP surface: content negotiation, gzip, health and readiness, landing page."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from exporter.azure.policies import AzureStats
+from exporter.core.collector import ExporterCollector
+from exporter.server import HttpServer, make_app
+from tests.core.fakes import ScriptedFetch, Snap, make_runner
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, object, threading.Event]]:
+    gate = threading.Event()
+    fetch = ScriptedFetch()
+
+    def slow_first(ctx):
+        gate.wait(5)
+        return Snap(4.0, ctx.now())
+
+    fetch.script.append(slow_first)
+    runner = make_runner(fetch)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ExporterCollector([runner.state], AzureStats()))
+    server = HttpServer("127.0.0.1", 0, make_app(registry, [runner.state]))
+    server.start()
+    yield f"http://127.0.0.1:{server.port}", runner, gate
+    gate.set()
+    server.stop()
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def test_readyz_waits_for_first_refresh_then_healthz(served):
+    base, runner, gate = served
+    assert get(f"{base}/healthz")[0] == 200
+    status, _, body = get(f"{base}/readyz")
+    assert status == 503
+    assert b"fake" in body
+    worker = threading.Thread(target=runner.refresh_once)
+    worker.start()
+    gate.set()
+    worker.join(5)
+    assert get(f"{base}/readyz")[0] == 200
+
+
+def test_readyz_is_ready_after_a_failed_first_refresh(served):
+    base, runner, gate = served
+    runner.state.timeout = 0.05  # the first refresh times out: attempted, failed, still "ready"
+    runner.refresh_once()
+    assert get(f"{base}/readyz")[0] == 200
+    gate.set()
+
+
+def test_metrics_text_openmetrics_and_gzip(served):
+    base, runner, gate = served
+    gate.set()
+    runner.refresh_once()
+    status, headers, body = get(f"{base}/metrics")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert b"fake_value 4.0" in body
+    _, headers, body = get(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert headers["Content-Type"].startswith("application/openmetrics-text")
+    assert body.rstrip().endswith(b"# EOF")
+    _, headers, body = get(f"{base}/metrics", {"Accept-Encoding": "gzip"})
+    assert headers.get("Content-Encoding") == "gzip"
+    assert b"fake_value 4.0" in gzip.decompress(body)
+
+
+def test_landing_page_and_404(served):
+    base, _, gate = served
+    gate.set()
+    status, _, body = get(f"{base}/")
+    assert status == 200
+    assert b'href="/metrics"' in body
+    assert b"<td>fake</td>" in body
+    assert get(f"{base}/nope")[0] == 404
