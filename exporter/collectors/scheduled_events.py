@@ -57,6 +57,7 @@ EVENT_STATUSES = ("Scheduled", "Started")
 REQUIRED_FIELDS = ("EventId", "EventType", "EventStatus", "ResourceType", "Resources", "NotBefore")
 DESCRIPTION_MAX = 200
 USER_AGENT = f"azure-update-exporter/{__version__}"
+DEMO_NODE = "aks-nodepool1-0"
 
 # RFC 1123 as IMDS writes it (`Sat, 21 Nov 2026 10:26:58 GMT`). The weekday is optional and not
 # checked (Microsoft's samples carry wrong ones); the zone must be GMT/UTC or a numeric offset.
@@ -480,5 +481,7 @@ SPEC = register(
         # (~2 min, `first_request_timeout`). Later polls are bounded by `request_timeout`.
         default_timeout=160.0,
         needs_azure=False,
+        # The simulator's IMDS listener stands in for 169.254.169.254; the demo "runs" on a node.
+        demo_config=lambda info: {"endpoint": info["imds_url"], "node": DEMO_NODE},
     )
 )

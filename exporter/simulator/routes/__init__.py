@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from exporter.simulator.router import Router
-from exporter.simulator.routes import arm, control, resource_graph, token
+from exporter.simulator.routes import arm, control, imds, resource_graph, token
 
 MODULES: tuple[Callable[[Router], None], ...] = (
     control.register,
     token.register,
     arm.register,
     resource_graph.register,
+    imds.register,
 )
 
 
