@@ -29,6 +29,7 @@ from exporter import __version__
 from exporter.azure.clouds import CloudEndpoints, resolve
 from exporter.azure.policies import AzureStats, RequestCountingPolicy
 from exporter.config import AzureConfig
+from exporter.core.errors import Reason, SourceError
 
 USER_AGENT = f"azure-update-exporter/{__version__}"
 
@@ -83,7 +84,13 @@ class AzureContext:
     def credential(self) -> TokenCredential:
         with self._lock:
             if self._credential is None:
-                self._credential = build_credential(self.cfg, self.cloud)
+                try:
+                    self._credential = build_credential(self.cfg, self.cloud)
+                except (OSError, ValueError) as exc:
+                    # An unreadable secret file or certificate: a credential problem, not a bug.
+                    raise SourceError(
+                        Reason.TOKEN, f"cannot build the credential: {type(exc).__name__}"
+                    ) from exc
             return self._credential
 
     def client_kwargs(self, api: str) -> dict[str, Any]:
