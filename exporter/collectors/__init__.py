@@ -2,5 +2,6 @@
 
 from exporter.collectors import scheduled_events as scheduled_events
 from exporter.collectors import subscriptions
+from exporter.collectors import vmss_os_upgrades as vmss_os_upgrades
 
 __all__ = ["subscriptions"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from exporter.simulator.router import Router
-from exporter.simulator.routes import arm, control, imds, resource_graph, token
+from exporter.simulator.routes import arm, control, imds, resource_graph, token, vmss
 
 MODULES: tuple[Callable[[Router], None], ...] = (
     control.register,
@@ -16,6 +16,7 @@ MODULES: tuple[Callable[[Router], None], ...] = (
     arm.register,
     resource_graph.register,
     imds.register,
+    vmss.register,
 )
 
 
