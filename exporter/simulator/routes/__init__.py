@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from exporter.simulator.router import Router
-from exporter.simulator.routes import arm, control, imds, resource_graph, token, vmss
+from exporter.simulator.routes import arm, azure_stack, control, imds, resource_graph, token, vmss
 
 MODULES: tuple[Callable[[Router], None], ...] = (
     control.register,
@@ -17,6 +17,7 @@ MODULES: tuple[Callable[[Router], None], ...] = (
     resource_graph.register,
     imds.register,
     vmss.register,
+    azure_stack.register,
 )
 
 
