@@ -51,12 +51,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from exporter.collectors.azure_stack import hub, local
-from exporter.collectors.azure_stack.model import Issue, Snapshot, Stamp
+from exporter.collectors.azure_stack.model import Snapshot, Stamp
 from exporter.collectors.azure_stack.states import HUB, LOCAL
 from exporter.collectors.azure_stack.translate import translate
-from exporter.core.errors import Reason, SourceError, classify
+from exporter.core.errors import Reason, SourceError, classify, describe
 from exporter.core.registry import register
-from exporter.core.source import FetchContext, SourceSpec
+from exporter.core.source import FetchContext, Issue, SourceSpec
 
 # The regions of the simulator's Hub stamps (exporter/simulator/routes/azure_stack.py), for demo mode.
 DEMO_HUB_REGIONS = ("redmond", "seattle")
@@ -209,7 +209,7 @@ def _fail(
         key=f"unreachable:{platform}:{key}:{reason.value}",
         platform=platform,
         stamp=name or "-",
-        error=_describe(exc),
+        error=describe(exc),
     )
     out.failures.append((stamp, exc))
 
@@ -235,7 +235,7 @@ def _recovered(ctx: FetchContext[Options, Snapshot], previous: Stamp | None, sta
 def _all_failed(what: str, failures: list[tuple[Stamp | None, BaseException]]) -> SourceError:
     reasons = Counter(classify(exc) for _, exc in failures)
     reason = reasons.most_common(1)[0][0] if reasons else Reason.INTERNAL
-    first = _describe(failures[0][1]) if failures else ""
+    first = describe(failures[0][1]) if failures else ""
     return SourceError(reason, f"{what} unreachable ({len(failures)}): {first}")
 
 
@@ -253,17 +253,7 @@ def _unique_names(stamps: list[Stamp]) -> list[Stamp]:
 
 def _report(ctx: FetchContext[Options, Snapshot], issues: list[Issue]) -> None:
     """Counts and logs data issues that were not in the previous snapshot (not on every refresh)."""
-    seen = ctx.previous.issue_keys if ctx.previous is not None else frozenset()
-    reported: set[str] = set()
-    for issue in issues:
-        if issue.key not in seen and issue.key not in reported:
-            reported.add(issue.key)
-            ctx.problem(issue.reason, issue.message, key=issue.key, **dict(issue.fields))
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:200]
+    ctx.report(issues, already_reported=ctx.previous.issue_keys if ctx.previous is not None else frozenset())
 
 
 def demo_config(info: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from exporter import __version__
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
 from exporter.core.families import gauge
 from exporter.core.registry import register
-from exporter.core.source import FetchContext, SourceSpec
+from exporter.core.source import FetchContext, Issue, SourceSpec
 from exporter.core.timefmt import parse_iso, parse_rfc1123
 
 PATH = "/metadata/scheduledevents"
@@ -81,16 +81,6 @@ class Options:
     # Read timeout until the first successful answer: the call that enables Scheduled Events
     # for the VM can take about two minutes (reference §3.1).
     first_request_timeout: float = field(default=150.0, metadata={"duration": True, "min": 0.1})
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """A problem in the document, reported through `ctx.problem` the first time it appears."""
-
-    key: str
-    reason: Reason
-    message: str
-    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,9 +310,7 @@ def _unique(issues: list[Issue]) -> tuple[Issue, ...]:
 def report(snapshot: Snapshot, previous: Snapshot | None, ctx: FetchContext[Options, Snapshot]) -> None:
     """Counts and logs the document's issues that were not already in the previous document."""
     seen = {issue.key for issue in previous.issues} if previous is not None else set()
-    for issue in snapshot.issues:
-        if issue.key not in seen:
-            ctx.problem(issue.reason, issue.message, key=issue.key, **dict(issue.fields))
+    ctx.report(snapshot.issues, already_reported=seen)
 
 
 def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:

@@ -58,7 +58,7 @@ from exporter.azure import resource_graph
 from exporter.core.errors import PayloadError, Reason, SourceError, classify
 from exporter.core.families import add_state, gauge
 from exporter.core.registry import register
-from exporter.core.source import FetchContext, SourceSpec
+from exporter.core.source import FetchContext, Issue, SourceSpec
 from exporter.core.timefmt import parse_iso
 
 if TYPE_CHECKING:
@@ -105,16 +105,6 @@ class Options:
     # automatic OS image upgrade is expected; exposes azure_vmss_automatic_os_upgrade_expected for
     # the opt-in AzureVmssAutomaticOsUpgradeDisabled alert. Unset: no such series.
     expect_automatic_os_upgrade_tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """A problem in a payload, reported through `ctx.problem` once per key and refresh."""
-
-    key: str
-    reason: Reason
-    message: str
-    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,11 +602,7 @@ def report(
     scale_sets: Iterable[ScaleSet],
 ) -> None:
     """One problem per payload issue key, and per (reason, subscription) of failed calls."""
-    seen: set[str] = set()
-    for issue in issues:
-        if issue.key not in seen:
-            seen.add(issue.key)
-            ctx.problem(issue.reason, issue.message, key=issue.key, **dict(issue.fields))
+    ctx.report(issues)
     failed: dict[tuple[Reason, str], list[Failure]] = {}
     for scale_set in scale_sets:
         out = outcomes.get(scale_set.key)

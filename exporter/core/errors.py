@@ -55,6 +55,16 @@ class PayloadError(SourceError):
         super().__init__(reason, message)
 
 
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """A one-line description for logs: type and first line of the message, bounded.
+
+    azure-core's text carries the HTTP status and ARM error code; tokens never appear in it,
+    and the log redaction filter removes anything bearer-like regardless.
+    """
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:limit]
+
+
 def reason_for_status(status: int | None) -> Reason:
     if status is None:
         return Reason.CONNECTION

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter.azure.policies import AzureStats
-from exporter.core.errors import Reason, classify
+from exporter.core.errors import Reason, classify, describe
 from exporter.core.source import FetchContext
 from exporter.core.state import SourceState
 
@@ -93,7 +93,7 @@ class SourceRunner:
             return False
         except Exception as exc:  # noqa: BLE001 - every failure is classified, logged and counted
             reason = classify(exc)
-            self._fail(reason, started, _describe(exc), exc if reason is Reason.INTERNAL else None)
+            self._fail(reason, started, describe(exc), exc if reason is Reason.INTERNAL else None)
             uses_azure = self._azure_factory is not None and self.state.spec.needs_azure
             if reason is Reason.UNAUTHORIZED and uses_azure and self._azure_factory is not None:
                 # ARM rejected a token the credential still believes valid (expired early,
@@ -138,13 +138,6 @@ class SourceRunner:
     def stop(self) -> None:
         self._stop.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _describe(exc: BaseException) -> str:
-    # Exception text from azure-core carries the HTTP status and ARM error code; tokens never
-    # appear in it, and the log redaction filter removes anything bearer-like regardless.
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:300]
 
 
 class Scheduler:

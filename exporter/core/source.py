@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -53,6 +53,19 @@ class Problem:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Odd input found by a pure parser (unknown enum, missing field, bad date).
+
+    Parsers collect these into their snapshot; `FetchContext.report` counts and logs them.
+    """
+
+    key: str
+    reason: Reason
+    message: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class FetchContext(Generic[OptT, SnapT]):
     """Everything a fetch may use. Built fresh for every refresh."""
@@ -90,6 +103,19 @@ class FetchContext(Generic[OptT, SnapT]):
                 reason.value,
                 " ".join(f"{k}={v}" for k, v in sorted(fields.items())),
             )
+
+    def report(self, issues: Iterable[Issue], *, already_reported: Container[str] = frozenset()) -> None:
+        """Count and log each issue once per key, skipping keys in `already_reported`.
+
+        Sources pass the keys of their previous snapshot there, so a persistent oddity is
+        counted when it appears rather than on every refresh.
+        """
+        reported: set[str] = set()
+        for issue in issues:
+            if issue.key in already_reported or issue.key in reported:
+                continue
+            reported.add(issue.key)
+            self.problem(issue.reason, issue.message, key=issue.key, **dict(issue.fields))
 
 
 _seen: set[str] = set()

@@ -24,7 +24,6 @@ from prometheus_client.registry import Collector
 from exporter.collectors import azure_stack_updates as asu
 from exporter.collectors.azure_stack import hub, pep
 from exporter.collectors.azure_stack.model import (
-    Issue,
     Run,
     Snapshot,
     Stamp,
@@ -46,6 +45,7 @@ from exporter.collectors.azure_stack.parse import (
 from exporter.collectors.azure_stack.states import HUB, LOCAL
 from exporter.core.errors import PayloadError, Reason, SourceError
 from exporter.core.registry import all_specs
+from exporter.core.source import Issue
 from tests.e2e.harness import require_binary
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "azure_stack_updates"

@@ -22,7 +22,6 @@ from exporter.azure.arm import get_json, list_paged
 from exporter.azure.clients import USER_AGENT
 from exporter.collectors.azure_stack.model import (
     HubDiscovery,
-    Issue,
     Run,
     Stamp,
     build_data,
@@ -41,7 +40,7 @@ from exporter.collectors.azure_stack.states import HUB
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
 
 if TYPE_CHECKING:
-    from exporter.core.source import FetchContext
+    from exporter.core.source import FetchContext, Issue
 
 API = "azurestack"  # the `api` label of azure_update_exporter_azure_requests_total
 CURRENT_API_VERSION = "2021-07-01"

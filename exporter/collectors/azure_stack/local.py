@@ -19,7 +19,6 @@ from azure.core.exceptions import HttpResponseError
 from exporter.azure import resource_graph
 from exporter.azure.arm import get_json, list_paged
 from exporter.collectors.azure_stack.model import (
-    Issue,
     Location,
     Run,
     Stamp,
@@ -33,7 +32,7 @@ from exporter.collectors.azure_stack.parse import cluster_id, parse_location, pa
 from exporter.collectors.azure_stack.states import LOCAL
 
 if TYPE_CHECKING:
-    from exporter.core.source import FetchContext
+    from exporter.core.source import FetchContext, Issue
 
 DEFAULT_API_VERSION = "2025-10-01"
 RESOURCE_GRAPH = "resource_graph"

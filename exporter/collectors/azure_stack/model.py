@@ -12,17 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from exporter.collectors.azure_stack.states import IN_PROGRESS_LOCATION_STATES, NO_RUN_STATES
-from exporter.core.errors import Reason
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """Odd input, reported through ``ctx.problem`` the first time it appears."""
-
-    key: str
-    reason: Reason
-    message: str
-    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

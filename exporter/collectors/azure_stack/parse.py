@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from exporter.collectors.azure_stack.model import Issue, Location, Run, Step, Update
+from exporter.collectors.azure_stack.model import Location, Run, Step, Update
 from exporter.collectors.azure_stack.states import (
     FINISHED_RUN_STATES,
     LEGACY_UPDATE_STATES,
@@ -23,6 +23,7 @@ from exporter.collectors.azure_stack.states import (
     update_states,
 )
 from exporter.core.errors import PayloadError, Reason
+from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso, parse_iso_duration
 
 # --------------------------------------------------------------------------- helpers
