@@ -22,20 +22,16 @@ from exporter.azure.arm import get_json, list_paged
 from exporter.azure.clients import USER_AGENT
 from exporter.collectors.azure_stack.model import (
     HubDiscovery,
-    Run,
     Stamp,
     build_data,
-    run_candidates,
-    runs_by_update,
 )
 from exporter.collectors.azure_stack.parse import (
     id_segment,
     parse_location,
     parse_metadata,
-    parse_run,
-    parse_update,
     value_list,
 )
+from exporter.collectors.azure_stack.read import read_updates_and_runs
 from exporter.collectors.azure_stack.states import HUB
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
 
@@ -140,26 +136,10 @@ def read_stamp(
         raise PayloadError(f"no update location under System.{discovery.region}", Reason.NOT_FOUND)
     location = parse_location(item, HUB, issues)
     loc_path = f"{base}/{quote(id_segment(item.get('id'), 'updateLocations') or discovery.region, safe='')}"
-    updates = [
-        u
-        for u in (
-            parse_update(i, HUB, issues) for i in list_paged(client, f"{loc_path}/updates", api_version)
-        )
-        if u
-    ]
-    cached = (
-        runs_by_update(previous.data.all_runs) if previous is not None and previous.data is not None else {}
+    previous_runs = previous.data.all_runs if previous is not None and previous.data is not None else ()
+    updates, runs = read_updates_and_runs(
+        client, loc_path, api_version, HUB, previous_runs, settings.max_runs, issues
     )
-    runs: list[Run] = []
-    for update in run_candidates(updates, settings.max_runs):
-        reuse = cached.get(update.name)
-        if update.state == "Installed" and reuse and all(r.state in ("Succeeded", "Failed") for r in reuse):
-            runs.extend(reuse)  # an installed update never runs again: no need to re-read its runs
-            continue
-        path = f"{loc_path}/updates/{quote(update.name, safe='')}/updateRuns"
-        runs.extend(
-            r for r in (parse_run(i, HUB, issues) for i in list_paged(client, path, api_version)) if r
-        )
     data = build_data(location, updates, runs, settings.max_updates)
     stamp = Stamp(
         platform=HUB,

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from azure.core.exceptions import HttpResponseError
 
 from exporter.azure import resource_graph
-from exporter.azure.arm import get_json, list_paged
+from exporter.azure.arm import get_json
 from exporter.collectors.azure_stack.model import (
     Location,
     Run,
@@ -25,10 +24,10 @@ from exporter.collectors.azure_stack.model import (
     Update,
     build_data,
     run_candidates,
-    runs_by_update,
     version_key,
 )
 from exporter.collectors.azure_stack.parse import cluster_id, parse_location, parse_run, parse_update
+from exporter.collectors.azure_stack.read import read_updates_and_runs
 from exporter.collectors.azure_stack.states import LOCAL
 
 if TYPE_CHECKING:
@@ -79,29 +78,10 @@ def read_cluster(
         if exc.status_code != 404:
             raise
         summary = None  # a cluster that has not reported update data yet
-    updates = [
-        u
-        for u in (
-            parse_update(i, LOCAL, issues)
-            for i in list_paged(client, f"{cluster}/updates", settings.api_version)
-        )
-        if u
-    ]
-    cached = (
-        runs_by_update(previous.data.all_runs) if previous is not None and previous.data is not None else {}
+    previous_runs = previous.data.all_runs if previous is not None and previous.data is not None else ()
+    updates, runs = read_updates_and_runs(
+        client, cluster, settings.api_version, LOCAL, previous_runs, settings.max_runs, issues
     )
-    runs: list[Run] = []
-    for update in run_candidates(updates, settings.max_runs):
-        reuse = cached.get(update.name)
-        if update.state == "Installed" and reuse and all(r.state in ("Succeeded", "Failed") for r in reuse):
-            runs.extend(reuse)
-            continue
-        path = f"{cluster}/updates/{quote(update.name, safe='')}/updateRuns"
-        runs.extend(
-            r
-            for r in (parse_run(i, LOCAL, issues) for i in list_paged(client, path, settings.api_version))
-            if r
-        )
     return _stamp(
         cluster, ctx.azure.cloud.arm_endpoint, settings.api_version, summary, updates, runs, settings
     ), issues
