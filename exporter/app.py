@@ -17,6 +17,7 @@ from exporter.azure.policies import AzureStats
 from exporter.config import Config, parse_listen_address
 from exporter.core.collector import ExporterCollector
 from exporter.core.registry import all_specs
+from exporter.core.render import Renderer
 from exporter.core.scheduler import Scheduler, SourceRunner
 from exporter.core.state import SourceState
 from exporter.server import HttpServer, make_app
@@ -41,11 +42,20 @@ class Exporter:
         self._azure_lock = threading.Lock()
         self.runners = [SourceRunner(state, self.stats, self.azure) for state in self.states]
         self.scheduler = Scheduler(self.runners)
+        # `runtime` holds prometheus-client's process/platform/gc collectors; `registry` is the
+        # complete view (collect --once, name[] filtering, tests); the renderer serves scrapes.
+        self.runtime = CollectorRegistry(auto_describe=False)
         self.registry = CollectorRegistry(auto_describe=False)
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
-        self.registry.register(ExporterCollector(self.states, self.stats, revision=self.revision))
+        runtime_collectors = (
+            ProcessCollector(registry=self.runtime),
+            PlatformCollector(registry=self.runtime),
+            GCCollector(registry=self.runtime),
+        )
+        for runtime_collector in runtime_collectors:
+            self.registry.register(runtime_collector)
+        self.collector = ExporterCollector(self.states, self.stats, revision=self.revision)
+        self.registry.register(self.collector)
+        self.renderer = Renderer(self.collector, self.runtime)
         self._server: HttpServer | None = None
 
     def azure(self) -> AzureContext:
@@ -60,7 +70,7 @@ class Exporter:
     def start(self, *, serve: bool = True) -> None:
         if serve:
             host, port = parse_listen_address(self.config.web.listen_address)
-            self._server = HttpServer(host, port, make_app(self.registry, self.states))
+            self._server = HttpServer(host, port, make_app(self.registry, self.states, self.renderer))
             self._server.start()
             log.info(
                 "listening address=%s sources=%s",

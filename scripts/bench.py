@@ -26,6 +26,7 @@ from exporter.simulator import start
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscriptions", type=int, default=2000)
+    parser.add_argument("--scale-sets", type=int, default=2000, help="VMSS estate size (half eligible)")
     parser.add_argument("--scrapes", type=int, default=50)
     args = parser.parse_args()
     scenario = {
@@ -34,9 +35,15 @@ def main() -> None:
             for i in range(args.subscriptions)
         ],
         "arm": {"page_size": 100, "read_bucket_size": 0},
+        "resource_graph": {"quota_per_5s": 0},
+        "vmss": {"generate": {"count": args.scale_sets, "eligible_ratio": 0.5}},
     }
     with start(scenario) as sim:
-        exporter = Exporter(from_dict(simulator_config(sim.info(), "127.0.0.1:0")))
+        raw = simulator_config(sim.info(), "127.0.0.1:0")
+        raw["sources"] = {name: raw["sources"][name] for name in ("subscriptions", "vmss_os_upgrades")}
+        raw["sources"]["vmss_os_upgrades"]["concurrency"] = 16
+        raw["sources"]["vmss_os_upgrades"]["timeout"] = "10m"
+        exporter = Exporter(from_dict(raw))
         started = time.perf_counter()
         results = exporter.refresh_all_once()
         refresh = time.perf_counter() - started
@@ -51,9 +58,10 @@ def main() -> None:
         exporter.stop()
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timings.sort()
-    print(f"estate: {args.subscriptions} subscriptions; sources: {results}")
+    print(f"estate: {args.subscriptions} subscriptions, {args.scale_sets} scale sets; sources: {results}")
     print(
-        f"refresh (all sources, once): {refresh * 1000:.0f} ms; ARM requests: {sim.requests.count('arm.*')}"
+        f"refresh (all sources, once): {refresh * 1000:.0f} ms; "
+        f"ARM requests: {sim.requests.count('arm.*')}, Resource Graph: {sim.requests.count('resource_graph')}"
     )
     print(
         f"scrape: p50 {statistics.median(timings) * 1000:.1f} ms, "

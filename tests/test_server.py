@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter.azure.policies import AzureStats
 from exporter.core.collector import ExporterCollector
+from exporter.core.render import Renderer
 from exporter.server import HttpServer, make_app
 from tests.core.fakes import ScriptedFetch, Snap, make_runner
 
@@ -29,8 +30,9 @@ def served() -> Iterator[tuple[str, object, threading.Event]]:
     fetch.script.append(slow_first)
     runner = make_runner(fetch)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ExporterCollector([runner.state], AzureStats()))
-    server = HttpServer("127.0.0.1", 0, make_app(registry, [runner.state]))
+    collector = ExporterCollector([runner.state], AzureStats())
+    registry.register(collector)
+    server = HttpServer("127.0.0.1", 0, make_app(registry, [runner.state], Renderer(collector)))
     server.start()
     yield f"http://127.0.0.1:{server.port}", runner, gate
     gate.set()
@@ -91,3 +93,12 @@ def test_landing_page_and_404(served):
     assert b'href="/metrics"' in body
     assert b"<td>fake</td>" in body
     assert get(f"{base}/nope")[0] == 404
+
+
+def test_name_filter_is_served_from_the_registry(served):
+    base, runner, gate = served
+    gate.set()
+    runner.refresh_once()
+    _, _, body = get(f"{base}/metrics?name[]=fake_value")
+    assert body.decode().strip().splitlines()[-1] == "fake_value 4.0"
+    assert b"azure_update_exporter_source_up" not in body

@@ -117,6 +117,7 @@ SPEC = register(
         default_enabled=True,
         default_interval=900.0,
         default_timeout=60.0,
+        uses_now=False,
         demo_config=lambda info: {"interval": "30s", "timeout": "20s"},
     )
 )

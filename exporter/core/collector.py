@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 from exporter.azure.policies import AzureStats
 from exporter.core import selfmetrics
 from exporter.core.errors import Reason
-from exporter.core.state import SourceState
+from exporter.core.state import SourceState, StateView
 
 log = logging.getLogger("exporter.collector")
 
@@ -33,23 +33,34 @@ class ExporterCollector(Collector):
         # Looked up at call time (not bound as a default) so freezegun can pin it in tests.
         self._clock = clock or (lambda: time.time())
 
-    def collect(self) -> Iterator[Metric]:
-        # "now" is read once per scrape so every relative value in one exposition agrees.
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        views = []
-        for state in self._states:
-            view = state.view()
-            views.append(view)
-            if view.snapshot is None:
-                continue
-            try:
-                # Materialised first so a translate bug cannot leave half a source in the output.
-                families = list(state.spec.translate(view.snapshot, now))
-            except Exception:
-                log.exception("translate failed source=%s reason=internal", state.name)
-                state.count_error(Reason.INTERNAL)
-                continue
-            yield from families
+    @property
+    def states(self) -> list[SourceState]:
+        return self._states
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def source_families(self, state: SourceState, snapshot: object, now: datetime) -> list[Metric]:
+        """One source's families; a translate bug is logged and counted, never raised."""
+        if snapshot is None:
+            return []
+        try:
+            # Materialised first so a translate bug cannot leave half a source in the output.
+            return list(state.spec.translate(snapshot, now))
+        except Exception:
+            log.exception("translate failed source=%s reason=internal", state.name)
+            state.count_error(Reason.INTERNAL)
+            return []
+
+    def self_families(self, views: Sequence[StateView]) -> Iterator[Metric]:
         yield selfmetrics.build_info(self._revision)
         yield from selfmetrics.source_metrics(views)
         yield from selfmetrics.azure_metrics(self._stats)
+
+    def collect(self) -> Iterator[Metric]:
+        # "now" is read once per scrape so every relative value in one exposition agrees.
+        now = self.now()
+        views = [state.view() for state in self._states]
+        for state, view in zip(self._states, views, strict=True):
+            yield from self.source_families(state, view.snapshot, now)
+        yield from self.self_families(views)

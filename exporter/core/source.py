@@ -42,6 +42,9 @@ class SourceSpec(Generic[SnapT, OptT]):
     default_timeout: float = 60.0
     # False for sources that never talk to ARM (IMDS), so no credential is built for them.
     needs_azure: bool = True
+    # False when translate ignores `now`: its rendered exposition is then cached per snapshot and
+    # reused by every scrape until the next refresh (what makes large estates cheap to scrape).
+    uses_now: bool = True
     # The `sources.<name>` settings for demo mode, given the simulator's info document
     # (base_url, imds_url, ca_path, ...). None: the source stays off in the demo.
     demo_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None

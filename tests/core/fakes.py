@@ -59,9 +59,17 @@ def make_runner(
     name: str = "fake",
     timeout: float = 5.0,
     clock: Callable[[], float] | None = None,
+    translate: Callable[[Snap, datetime], Iterator[Metric]] = translate,
+    uses_now: bool = True,
 ) -> SourceRunner:
     spec = SourceSpec(
-        name=name, summary="fake", fetch=fetch, translate=translate, options_type=NoOptions, needs_azure=False
+        name=name,
+        summary="fake",
+        fetch=fetch,
+        translate=translate,
+        options_type=NoOptions,
+        needs_azure=False,
+        uses_now=uses_now,
     )
     state = SourceState(spec=spec, interval=60.0, timeout=timeout, options=NoOptions())
     kwargs = {"clock": clock} if clock else {}

@@ -1,0 +1,87 @@
+"""Exposition rendering with a per-snapshot cache.
+
+Encoding tens of thousands of series is the expensive part of a scrape. A source whose
+translate ignores "now" (`SourceSpec.uses_now=False`) produces the same bytes until its next
+refresh, so they are encoded once per snapshot and format; sources with time-relative values
+(seconds until, running durations) and the self-metrics are encoded at every scrape.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from exporter.core.collector import ExporterCollector
+
+Encoder = Callable[[Collector], bytes]
+EOF_LINE = b"# EOF\n"
+
+
+class _Fixed(Collector):
+    """Lets an encoder render a fixed list of families."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
+
+
+class FamilyFilter(Collector):
+    """The families of `source` named in `names` (by family or sample name), for `name[]`.
+
+    prometheus-client's own restricted registry only knows collectors that describe their
+    names up front, which ours deliberately do not (no collect() at registration).
+    """
+
+    def __init__(self, source: Collector, names: set[str]) -> None:
+        self._source = source
+        self._names = names
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._source.collect():
+            if family.name in self._names or any(s.name in self._names for s in family.samples):
+                yield family
+
+
+class Renderer:
+    def __init__(self, collector: ExporterCollector, runtime: CollectorRegistry | None = None) -> None:
+        self._collector = collector
+        # process/platform/gc metrics of prometheus-client: cheap, always live.
+        self._runtime = runtime
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], tuple[object, bytes]] = {}
+
+    def render(self, encoder: Encoder, content_type: str) -> bytes:
+        openmetrics = content_type.startswith("application/openmetrics-text")
+        now = self._collector.now()
+        views = [state.view() for state in self._collector.states]
+        chunks: list[bytes] = []
+        if self._runtime is not None:
+            chunks.append(encoder(self._runtime))
+        for state, view in zip(self._collector.states, views, strict=True):
+            if view.snapshot is None:
+                continue
+            if state.spec.uses_now:
+                chunks.append(encoder(_Fixed(self._collector.source_families(state, view.snapshot, now))))
+                continue
+            key = (state.name, content_type)
+            with self._lock:
+                cached = self._cache.get(key)
+            if cached is not None and cached[0] is view.snapshot:
+                chunks.append(cached[1])
+                continue
+            data = encoder(_Fixed(self._collector.source_families(state, view.snapshot, now)))
+            with self._lock:
+                # The snapshot object is kept with its bytes, so identity cannot be reused.
+                self._cache[key] = (view.snapshot, data)
+            chunks.append(data)
+        chunks.append(encoder(_Fixed(self._collector.self_families(views))))
+        if not openmetrics:
+            return b"".join(chunks)
+        # Each OpenMetrics chunk ends the exposition; only the last "# EOF" may stay.
+        return b"".join(chunk.removesuffix(EOF_LINE) for chunk in chunks) + EOF_LINE
