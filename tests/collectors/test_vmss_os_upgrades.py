@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from exporter.azure.policies import AzureStats
 from exporter.collectors import vmss_os_upgrades as vm
+from exporter.collectors.vmss import read as vmss_read
 from exporter.core.errors import PayloadError, Reason, SourceError
 from exporter.core.source import FetchContext
 from tests.e2e.harness import require_binary
@@ -336,13 +337,13 @@ WEB_SET = vm.ScaleSet(
 
 
 def test_sdk_history_and_rolling_examples_round_trip_to_wire_format() -> None:
-    calls = vm._Calls()
+    calls = vmss_read.Calls()
     client, _ = sdk(200, "vmss-os-upgrade-history.json")
-    items = vm._history_call(client, WEB_SET, calls)
+    items = vmss_read.history_call(client, WEB_SET, calls)
     assert items == load("vmss-os-upgrade-history.json")["value"]
     for name in ("vmss-rolling-upgrade-latest.json", "vmss-rolling-upgrade-latest-doc-sample.json"):
         client, _ = sdk(200, name)
-        assert vm._rolling_call(client, WEB_SET, calls) == load(name)
+        assert vmss_read.rolling_call(client, WEB_SET, calls) == load(name)
     assert dict(calls.items()) == {"compute": 3, "resource_graph": 0}
 
 
@@ -357,16 +358,16 @@ def test_sdk_history_and_rolling_examples_round_trip_to_wire_format() -> None:
     ],
 )
 def test_sdk_error_examples(status: int, name: str, history_result: Any, rolling_result: Any) -> None:
-    calls = vm._Calls()
+    calls = vmss_read.Calls()
     client, transport = sdk(status, name)
-    got = vm._history_call(client, WEB_SET, calls)
+    got = vmss_read.history_call(client, WEB_SET, calls)
     if isinstance(history_result, Reason):
         assert isinstance(got, vm.Failure)
         assert got.reason is history_result
         assert json.loads((PAYLOADS / name).read_text())["error"]["code"] in got.message
     else:
         assert got is history_result
-    got_rolling = vm._rolling_call(client, WEB_SET, calls)
+    got_rolling = vmss_read.rolling_call(client, WEB_SET, calls)
     if isinstance(rolling_result, Reason):
         assert isinstance(got_rolling, vm.Failure)
         assert got_rolling.reason is rolling_result
@@ -378,7 +379,7 @@ def test_sdk_error_examples(status: int, name: str, history_result: Any, rolling
 
 def test_sdk_malformed_body_is_a_malformed_payload() -> None:
     client, _ = sdk(200, "vmss-malformed-rolling-latest-array.json")
-    got = vm._history_call(client, WEB_SET, vm._Calls())
+    got = vmss_read.history_call(client, WEB_SET, vmss_read.Calls())
     assert isinstance(got, vm.Failure)
     assert got.reason is Reason.MALFORMED_PAYLOAD
 

@@ -1,0 +1,157 @@
+"""The Azure calls of one refresh: Resource Graph discovery, then per eligible scale set the OS
+upgrade history and ``rollingUpgrades/latest`` (reference §4.1-4.3, §4.5).
+
+Every call (page) is counted per api. Per scale set, a 404 from the history call means the set
+was deleted after discovery (``GONE``, and ``rollingUpgrades/latest`` is not asked); a 404 from
+``rollingUpgrades/latest`` means no rolling upgrade (None). Any other failure is a `Failure`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from azure.core.exceptions import HttpResponseError
+
+from exporter.collectors.vmss.model import ScaleSet
+from exporter.core.errors import PayloadError, Reason, classify, describe
+
+if TYPE_CHECKING:
+    from exporter.azure.clients import AzureContext
+
+# Resource Graph projection (reference §4.5) plus tags and the rolling upgrade policy object.
+QUERY = """resources
+| where type =~ 'microsoft.compute/virtualmachinescalesets'
+| extend upgradePolicy = properties.upgradePolicy,
+         osPolicy = properties.upgradePolicy.automaticOSUpgradePolicy
+| project id, name, subscriptionId, resourceGroup, location, tags,
+          capacity = toint(sku.capacity),
+          orchestrationMode = tostring(properties.orchestrationMode),
+          upgradeMode = tostring(upgradePolicy.mode),
+          enableAutomaticOSUpgrade = tobool(osPolicy.enableAutomaticOSUpgrade),
+          disableAutomaticRollback = tobool(osPolicy.disableAutomaticRollback),
+          rollingUpgradePolicy = upgradePolicy.rollingUpgradePolicy
+| order by id asc"""
+
+MAX_HISTORY_PAGES = 20  # the history holds at most five entries; this only bounds a broken nextLink
+
+
+class Calls:
+    """Thread-safe count of Azure calls (pages) one refresh makes, per api."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, api: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[api] += n
+
+    def items(self) -> tuple[tuple[str, int], ...]:
+        with self._lock:
+            return tuple(sorted({"resource_graph": 0, "compute": 0, **self._counts}.items()))
+
+
+class CountingGraph:
+    """A ResourceGraphClient that counts `resources` calls (one per page)."""
+
+    def __init__(self, client: Any, calls: Calls) -> None:
+        self._client = client
+        self._calls = calls
+
+    def resources(self, *args: Any, **kwargs: Any) -> Any:
+        self._calls.add("resource_graph")
+        return self._client.resources(*args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    reason: Reason
+    message: str
+
+
+class Gone:
+    """The scale set answered 404: deleted after discovery."""
+
+
+GONE = Gone()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    gone: bool = False
+    history: list[dict[str, Any]] | Failure | None = None
+    rolling: dict[str, Any] | Failure | None = None  # None: no rolling upgrade (404)
+
+
+def _raw(model: Any) -> dict[str, Any]:
+    """The wire-format dict behind an SDK model (azure-mgmt-compute 39 models are mappings)."""
+    as_dict = getattr(model, "as_dict", None)
+    if callable(as_dict):
+        data = as_dict()
+        if isinstance(data, dict):
+            return data
+    if isinstance(model, Mapping):
+        return dict(model)
+    raise PayloadError(f"unexpected {type(model).__name__} from the Compute API")
+
+
+def _failure(exc: Exception) -> Failure:
+    reason = classify(exc)
+    if reason is Reason.INTERNAL and isinstance(exc, TypeError | ValueError | AttributeError):
+        reason = Reason.MALFORMED_PAYLOAD  # the SDK choked on a body of the wrong shape
+    return Failure(reason, describe(exc))
+
+
+def _status(exc: Exception) -> int | None:
+    return exc.status_code if isinstance(exc, HttpResponseError) else None
+
+
+def history_call(client: Any, scale_set: ScaleSet, calls: Calls) -> list[dict[str, Any]] | Failure | Gone:
+    pages, failed = 0, False
+    items: list[dict[str, Any]] = []
+    try:
+        pager = client.virtual_machine_scale_sets.get_os_upgrade_history(
+            scale_set.resource_group, scale_set.name
+        )
+        for page in pager.by_page():
+            pages += 1
+            items.extend(_raw(item) for item in page)
+            if pages >= MAX_HISTORY_PAGES:
+                break
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and counted per scale set
+        failed = True
+        return GONE if _status(exc) == 404 else _failure(exc)
+    finally:
+        calls.add("compute", pages + failed)
+    return items
+
+
+def rolling_call(client: Any, scale_set: ScaleSet, calls: Calls) -> dict[str, Any] | Failure | None:
+    calls.add("compute")
+    try:
+        latest = client.virtual_machine_scale_set_rolling_upgrades.get_latest(
+            scale_set.resource_group, scale_set.name
+        )
+        return _raw(latest)
+    except Exception as exc:  # noqa: BLE001 - classified and counted per scale set
+        return None if _status(exc) == 404 else _failure(exc)
+
+
+def fetch_one(azure: AzureContext, scale_set: ScaleSet, calls: Calls, deadline: float) -> Outcome:
+    if time.monotonic() > deadline:
+        late = Failure(Reason.TIMEOUT, "refresh ran out of time before this scale set")
+        return Outcome(history=late, rolling=late)
+    try:
+        client = azure.compute(scale_set.subscription_id)
+    except Exception as exc:  # noqa: BLE001 - e.g. a credential that cannot be built
+        failure = _failure(exc)
+        return Outcome(history=failure, rolling=failure)
+    history = history_call(client, scale_set, calls)
+    if isinstance(history, Gone):
+        return Outcome(gone=True)
+    return Outcome(history=history, rolling=rolling_call(client, scale_set, calls))
