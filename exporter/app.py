@@ -40,7 +40,10 @@ class Exporter:
         ]
         self._azure: AzureContext | None = None
         self._azure_lock = threading.Lock()
-        self.runners = [SourceRunner(state, self.stats, self.azure) for state in self.states]
+        self._renderer: Renderer | None = None
+        self.runners = [
+            SourceRunner(state, self.stats, self.azure, on_success=self._warm) for state in self.states
+        ]
         self.scheduler = Scheduler(self.runners)
         # `runtime` holds prometheus-client's process/platform/gc collectors; `registry` is the
         # complete view (collect --once, name[] filtering, tests); the renderer serves scrapes.
@@ -55,8 +58,12 @@ class Exporter:
             self.registry.register(runtime_collector)
         self.collector = ExporterCollector(self.states, self.stats, revision=self.revision)
         self.registry.register(self.collector)
-        self.renderer = Renderer(self.collector, self.runtime)
+        self.renderer = self._renderer = Renderer(self.collector, self.runtime)
         self._server: HttpServer | None = None
+
+    def _warm(self, state: SourceState) -> None:
+        if self._renderer is not None:
+            self._renderer.warm(state)
 
     def azure(self) -> AzureContext:
         with self._azure_lock:
@@ -67,7 +74,7 @@ class Exporter:
     def refresh_all_once(self) -> dict[str, bool]:
         return {runner.state.name: runner.refresh_once() for runner in self.runners}
 
-    def start(self, *, serve: bool = True) -> None:
+    def start(self, *, serve: bool = True, schedule: bool = True) -> None:
         if serve:
             host, port = parse_listen_address(self.config.web.listen_address)
             self._server = HttpServer(host, port, make_app(self.registry, self.states, self.renderer))
@@ -77,7 +84,8 @@ class Exporter:
                 f"{_display_host(host)}:{self._server.port}",
                 ",".join(s.name for s in self.states) or "none",
             )
-        self.scheduler.start()
+        if schedule:
+            self.scheduler.start()
 
     @property
     def port(self) -> int | None:

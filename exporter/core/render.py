@@ -12,13 +12,17 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporter.core.collector import ExporterCollector
+from exporter.core.state import SourceState
 
 Encoder = Callable[[Collector], bytes]
 EOF_LINE = b"# EOF\n"
+# Prometheus negotiates OpenMetrics 1.0.0; curl and older scrapers get text 0.0.4.
+WARM_ACCEPT = ("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", "")
 
 
 class _Fixed(Collector):
@@ -55,6 +59,22 @@ class Renderer:
         self._runtime = runtime
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[object, bytes]] = {}
+
+    def warm(self, state: SourceState) -> None:
+        """Encode a fresh snapshot in the formats Prometheus asks for, off the scrape path.
+
+        Called by the refresh thread after each success, so even the first scrape after a
+        refresh finds the bytes ready.
+        """
+        view = state.view()
+        if state.spec.uses_now or view.snapshot is None:
+            return
+        now = self._collector.now()
+        for accept in WARM_ACCEPT:
+            encoder, content_type = choose_encoder(accept)
+            data = encoder(_Fixed(self._collector.source_families(state, view.snapshot, now)))
+            with self._lock:
+                self._cache[(state.name, content_type)] = (view.snapshot, data)
 
     def render(self, encoder: Encoder, content_type: str) -> bytes:
         openmetrics = content_type.startswith("application/openmetrics-text")

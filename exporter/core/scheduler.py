@@ -50,6 +50,7 @@ class SourceRunner:
         clock: Callable[[], float] | None = None,
         monotonic: Callable[[], float] | None = None,
         rng: random.Random | None = None,
+        on_success: Callable[[SourceState], None] | None = None,
     ) -> None:
         self.state = state
         self._stats = stats
@@ -64,6 +65,7 @@ class SourceRunner:
         self._stop = threading.Event()
         self._log = logging.LoggerAdapter(log, {"source": state.name})
         self._failing_reason: Reason | None = None
+        self._on_success = on_success
 
     def _context(self) -> FetchContext[Any, Any]:
         spec = self.state.spec
@@ -102,6 +104,12 @@ class SourceRunner:
             return False
         duration = self._monotonic() - started
         self.state.record_success(snapshot, self._clock(), duration, [p.reason for p in ctx.problems])
+        if self._on_success is not None:
+            try:
+                self._on_success(self.state)
+            except Exception:  # noqa: BLE001 - logged with traceback and counted as internal
+                self._log.exception("post-refresh hook failed source=%s reason=internal", self.state.name)
+                self.state.count_error(Reason.INTERNAL)
         if self._failing_reason is not None:
             self._log.info("refresh recovered source=%s duration=%.3f", self.state.name, duration)
         self._failing_reason = None

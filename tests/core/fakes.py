@@ -61,6 +61,7 @@ def make_runner(
     clock: Callable[[], float] | None = None,
     translate: Callable[[Snap, datetime], Iterator[Metric]] = translate,
     uses_now: bool = True,
+    on_success: Callable[[SourceState], None] | None = None,
 ) -> SourceRunner:
     spec = SourceSpec(
         name=name,
@@ -72,5 +73,4 @@ def make_runner(
         uses_now=uses_now,
     )
     state = SourceState(spec=spec, interval=60.0, timeout=timeout, options=NoOptions())
-    kwargs = {"clock": clock} if clock else {}
-    return SourceRunner(state, AzureStats(), None, **kwargs)
+    return SourceRunner(state, AzureStats(), None, clock=clock, on_success=on_success)

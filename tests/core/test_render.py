@@ -78,3 +78,22 @@ def test_self_metrics_are_live_even_when_the_source_is_cached():
     body = renderer.render(generate_latest, CONTENT_TYPE_PLAIN_0_0_4)
     assert b'azure_update_exporter_source_up{source="fake"} 0.0' in body
     assert b"fake_value 1.0" in body  # last good data still served
+
+
+def test_warm_encodes_after_refresh_so_scrapes_do_not():
+    runner, counting, _, renderer = setup(uses_now=False)
+    renderer.warm(runner.state)
+    assert counting.calls == 2  # OpenMetrics and text, in the refresh thread
+    from prometheus_client.exposition import choose_encoder
+
+    for accept in ("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", ""):
+        encoder, content_type = choose_encoder(accept)
+        renderer.render(encoder, content_type)
+    assert counting.calls == 2  # both scrapes served from the warmed cache
+
+
+def test_runner_warms_the_renderer_after_each_success():
+    warmed = []
+    runner = make_runner(ScriptedFetch(), on_success=warmed.append)
+    runner.refresh_once()
+    assert warmed == [runner.state]
