@@ -8,9 +8,7 @@ Use::
     from exporter.simulator import start, FaultRule
 
     with start("demo") as sim:                      # None | "demo" | path.yaml | dict
-        cred = ClientSecretCredential(sim.tenant_id, sim.client_id, sim.client_secret,
-                                      authority=sim.base_url, disable_instance_discovery=True,
-                                      connection_verify=str(sim.ca_path))
+        cred = sim.credential()  # a real ClientSecretCredential pointed at the simulator
         sim.faults.add(FaultRule("arm.*", "status", status=429, retry_after=2, count=1))
         sim.clock.advance(3600)                     # expires issued tokens
         sim.requests.count("resource_graph", status=200)

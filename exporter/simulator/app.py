@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exporter.simulator.clock import SimClock
 from exporter.simulator.faults import FaultInjector
@@ -20,6 +20,9 @@ from exporter.simulator.state import ScenarioState, TokenStore
 from exporter.simulator.tls import make_tls
 
 log = logging.getLogger("exporter.simulator")
+
+if TYPE_CHECKING:
+    from azure.identity import ClientSecretCredential
 
 
 class Simulator:
@@ -94,6 +97,22 @@ class Simulator:
 
     def info(self) -> dict[str, Any]:
         return self.state.info()
+
+    def credential(self, client_secret: str | None = None) -> ClientSecretCredential:
+        """A real azure-identity credential that gets its tokens from this simulator.
+
+        Instance discovery is off: MSAL would otherwise ask login.microsoftonline.com about us.
+        """
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(
+            self.tenant_id,
+            self.client_id,
+            self.client_secret if client_secret is None else client_secret,
+            authority=self.base_url,
+            disable_instance_discovery=True,
+            connection_verify=str(self.ca_path),
+        )
 
     def stop(self) -> None:
         if self._stopped:

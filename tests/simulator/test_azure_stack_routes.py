@@ -77,14 +77,7 @@ def sim() -> Iterator[Simulator]:
 
 @pytest.fixture(scope="module")
 def credential(sim: Simulator) -> ClientSecretCredential:
-    return ClientSecretCredential(
-        sim.tenant_id,
-        sim.client_id,
-        sim.client_secret,
-        authority=sim.base_url,
-        disable_instance_discovery=True,
-        connection_verify=str(sim.ca_path),
-    )
+    return sim.credential()
 
 
 @pytest.fixture(scope="module")

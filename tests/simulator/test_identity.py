@@ -29,28 +29,14 @@ def test_client_secret_credential_gets_a_token_arm_accepts(
 
 
 def test_msal_discovers_the_tenant_then_posts_client_credentials(sim: Simulator) -> None:
-    fresh = ClientSecretCredential(
-        sim.tenant_id,
-        sim.client_id,
-        sim.client_secret,
-        authority=sim.base_url,
-        disable_instance_discovery=True,
-        connection_verify=str(sim.ca_path),
-    )
+    fresh = sim.credential()
     fresh.get_token(ARM_SCOPE)
     assert sim.requests.count("token.openid", status=200) == 1
     assert sim.requests.count("token.aad", status=200) == 1
 
 
 def test_wrong_secret_is_rejected_like_entra_id(sim: Simulator, http: requests.Session) -> None:
-    bad = ClientSecretCredential(
-        sim.tenant_id,
-        sim.client_id,
-        "not-the-secret",
-        authority=sim.base_url,
-        disable_instance_discovery=True,
-        connection_verify=str(sim.ca_path),
-    )
+    bad = sim.credential("not-the-secret")
     with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
         bad.get_token(ARM_SCOPE)
     raw = http.post(
@@ -130,14 +116,7 @@ def test_token_expires_on_the_virtual_clock() -> None:
     with start({"identity": {"token_lifetime_seconds": 600}}) as own, requests.Session() as http:
         http.trust_env = False
         http.verify = str(own.ca_path)
-        cred = ClientSecretCredential(
-            own.tenant_id,
-            own.client_id,
-            own.client_secret,
-            authority=own.base_url,
-            disable_instance_discovery=True,
-            connection_verify=str(own.ca_path),
-        )
+        cred = own.credential()
         token = cred.get_token(ARM_SCOPE).token
         assert _subs(http, own, token).status_code == 200
         own.clock.advance(601)

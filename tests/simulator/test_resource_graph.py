@@ -132,14 +132,7 @@ def test_quota_throttles_with_429_and_headers(credential: ClientSecretCredential
     with start({"resource_graph": {"quota_per_5s": 3}}) as own, requests.Session() as http:
         http.trust_env = False
         http.verify = str(own.ca_path)
-        cred = ClientSecretCredential(
-            own.tenant_id,
-            own.client_id,
-            own.client_secret,
-            authority=own.base_url,
-            disable_instance_discovery=True,
-            connection_verify=str(own.ca_path),
-        )
+        cred = own.credential()
         bearer = cred.get_token(ARM_SCOPE).token
         answers = [_post(http, own, bearer, {"query": MACHINES}) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]

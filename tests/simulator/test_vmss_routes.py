@@ -64,14 +64,7 @@ def _reset(sim: Simulator) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def credential(sim: Simulator) -> ClientSecretCredential:
-    return ClientSecretCredential(
-        sim.tenant_id,
-        sim.client_id,
-        sim.client_secret,
-        authority=sim.base_url,
-        disable_instance_discovery=True,
-        connection_verify=str(sim.ca_path),
-    )
+    return sim.credential()
 
 
 @pytest.fixture
