@@ -22,8 +22,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-echo "== installing Python packages"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "== installing Python packages (hash-pinned by requirements.lock)"
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 
 echo "== ruff"
 .venv/bin/ruff check .
