@@ -1,4 +1,4 @@
-"""The registry of sources (node_exporter style: each collector module registers itself)."""
+"""The registry of sources (node_exporter style: each source package registers itself)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,6 @@ def register(spec: AnySpec) -> AnySpec:
 
 
 def all_specs() -> dict[str, AnySpec]:
-    """Every known source, in registration order. Importing the collectors registers them."""
-    importlib.import_module("exporter.collectors")
+    """Every known source, in registration order. Importing `exporter.sources` registers them."""
+    importlib.import_module("exporter.sources")
     return dict(_SPECS)

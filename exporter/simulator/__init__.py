@@ -20,8 +20,11 @@ Stack admin API, control API ``/_sim/*``) and ``sim.imds_url`` (plain HTTP, like
 
 Extending it
 ------------
-*A new source's REST routes*: create ``exporter/simulator/routes/<name>.py`` with
-``def register(router: Router) -> None`` and add it to ``MODULES`` in ``routes/__init__.py``::
+*A new source's REST routes*: create ``exporter/simulator/sources/<name>.py`` (``<name>`` is the
+source's registered name; a package of that name when large) with
+``def register(router: Router) -> None`` and add it to ``SOURCES`` in ``sources/__init__.py``.
+The shared engine (server, router, faults, clock, scenario, tokens, ARM helpers, the Resource
+Graph engine in ``routes/resource_graph.py``, the control API) stays outside ``sources/``::
 
     from exporter.simulator.arm_helpers import arm_route, paged, require_subscription
     from exporter.simulator.router import Router, SimRequest, SimResponse

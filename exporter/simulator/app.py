@@ -9,11 +9,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from exporter.simulator import routes, sources
 from exporter.simulator.clock import SimClock
 from exporter.simulator.faults import FaultInjector
 from exporter.simulator.requestlog import RequestLog
 from exporter.simulator.router import Router
-from exporter.simulator.routes import register_all
 from exporter.simulator.scenario import Scenario, load_scenario
 from exporter.simulator.server import Dispatcher, SimHTTPServer
 from exporter.simulator.state import ScenarioState, TokenStore
@@ -39,7 +39,8 @@ class Simulator:
         tokens = TokenStore(clock, ident["tenant_id"], float(ident["token_lifetime_seconds"]))
         self.state = ScenarioState(scenario, clock, tokens, self.faults, self.requests)
         self.router = Router()
-        register_all(self.router)
+        routes.register_all(self.router)
+        sources.register_all(self.router)
         self._tls = make_tls(host)
         dispatcher = Dispatcher(self.router, self.state)
         self._dispatcher = dispatcher

@@ -1,8 +1,10 @@
-"""Importing this package registers every source (one module per source)."""
+"""The registry of sources: importing this package registers every source package below.
 
-from exporter.collectors import azure_stack_updates as azure_stack_updates
-from exporter.collectors import scheduled_events as scheduled_events
-from exporter.collectors import subscriptions
-from exporter.collectors import vmss_os_upgrades as vmss_os_upgrades
+One package per source, each with the same parts (see docs/architecture.md, "The shape of a
+source"). Add a new source's package to this list.
+"""
 
-__all__ = ["subscriptions"]
+from exporter.sources import azure_stack_updates as azure_stack_updates
+from exporter.sources import scheduled_events as scheduled_events
+from exporter.sources import subscriptions as subscriptions
+from exporter.sources import vmss_os_upgrades as vmss_os_upgrades

@@ -274,7 +274,7 @@ def test_scale_set_deleted_from_the_estate_disappears(
     exporter = vmss_exporter()
     assert exporter.refresh_all_once() == {SOURCE: True}
     assert sample(exporter, "azure_vmss_capacity", **API) == 10
-    from exporter.simulator.routes import vmss
+    from exporter.simulator.sources import vmss_os_upgrades as vmss
 
     with sim.state.lock:
         del vmss.scale_sets(sim.state)[(SUB_A, "rg-api-prod", "vmss-api-prod")]

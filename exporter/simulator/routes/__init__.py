@@ -1,6 +1,8 @@
-"""Route modules. Each has ``register(router)``; add a new module to ``MODULES`` below.
+"""The simulator's shared routes (control API, token endpoints, Resource Graph engine). Each has
+``register(router)``. A source's own routes live in ``exporter.simulator.sources``, not here.
 
-Order matters only where path patterns overlap: the first matching route wins.
+Order matters only where path patterns overlap: the first matching route wins. Shared routes
+are registered before every source's.
 """
 
 from __future__ import annotations
@@ -8,16 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from exporter.simulator.router import Router
-from exporter.simulator.routes import arm, azure_stack, control, imds, resource_graph, token, vmss
+from exporter.simulator.routes import control, resource_graph, token
 
 MODULES: tuple[Callable[[Router], None], ...] = (
     control.register,
     token.register,
-    arm.register,
     resource_graph.register,
-    imds.register,
-    vmss.register,
-    azure_stack.register,
 )
 
 

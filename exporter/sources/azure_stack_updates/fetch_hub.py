@@ -20,20 +20,20 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.azure.arm import get_json, list_paged
 from exporter.azure.clients import USER_AGENT
-from exporter.collectors.azure_stack.model import (
+from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
+from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
+from exporter.sources.azure_stack_updates.model import (
     HubDiscovery,
     Stamp,
     build_data,
 )
-from exporter.collectors.azure_stack.parse import (
+from exporter.sources.azure_stack_updates.model_states import HUB
+from exporter.sources.azure_stack_updates.parse import (
     id_segment,
     parse_location,
     parse_metadata,
     value_list,
 )
-from exporter.collectors.azure_stack.read import read_updates_and_runs
-from exporter.collectors.azure_stack.states import HUB
-from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
 
 if TYPE_CHECKING:
     from exporter.core.source import FetchContext, Issue

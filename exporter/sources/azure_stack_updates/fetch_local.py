@@ -17,7 +17,8 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.azure import resource_graph
 from exporter.azure.arm import get_json
-from exporter.collectors.azure_stack.model import (
+from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
+from exporter.sources.azure_stack_updates.model import (
     Location,
     Run,
     Stamp,
@@ -26,9 +27,8 @@ from exporter.collectors.azure_stack.model import (
     run_candidates,
     version_key,
 )
-from exporter.collectors.azure_stack.parse import cluster_id, parse_location, parse_run, parse_update
-from exporter.collectors.azure_stack.read import read_updates_and_runs
-from exporter.collectors.azure_stack.states import LOCAL
+from exporter.sources.azure_stack_updates.model_states import LOCAL
+from exporter.sources.azure_stack_updates.parse import cluster_id, parse_location, parse_run, parse_update
 
 if TYPE_CHECKING:
     from exporter.core.source import FetchContext, Issue

@@ -9,9 +9,9 @@ from urllib.parse import quote
 from azure.mgmt.core import ARMPipelineClient
 
 from exporter.azure.arm import list_paged
-from exporter.collectors.azure_stack.model import Run, Update, run_candidates, runs_by_update
-from exporter.collectors.azure_stack.parse import parse_run, parse_update
 from exporter.core.source import Issue
+from exporter.sources.azure_stack_updates.model import Run, Update, run_candidates, runs_by_update
+from exporter.sources.azure_stack_updates.parse import parse_run, parse_update
 
 FINISHED = ("Succeeded", "Failed")
 

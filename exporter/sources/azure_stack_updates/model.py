@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from exporter.collectors.azure_stack.states import IN_PROGRESS_LOCATION_STATES, NO_RUN_STATES
+from exporter.sources.azure_stack_updates.model_states import IN_PROGRESS_LOCATION_STATES, NO_RUN_STATES
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from exporter.collectors.azure_stack.model import Location, Run, Step, Update
-from exporter.collectors.azure_stack.states import (
+from exporter.core.errors import PayloadError, Reason
+from exporter.core.source import Issue
+from exporter.core.timefmt import parse_iso, parse_iso_duration
+from exporter.sources.azure_stack_updates.model import Location, Run, Step, Update
+from exporter.sources.azure_stack_updates.model_states import (
     FINISHED_RUN_STATES,
     LEGACY_UPDATE_STATES,
     MAX_STEP_DEPTH,
@@ -22,9 +25,6 @@ from exporter.collectors.azure_stack.states import (
     location_states,
     update_states,
 )
-from exporter.core.errors import PayloadError, Reason
-from exporter.core.source import Issue
-from exporter.core.timefmt import parse_iso, parse_iso_duration
 
 # --------------------------------------------------------------------------- helpers
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from exporter.collectors.azure_stack.model import Step
 from exporter.core.errors import PayloadError
 from exporter.core.timefmt import parse_iso
+from exporter.sources.azure_stack_updates.model import Step
 
 
 def parse_update_status(text: str) -> Step:

@@ -8,9 +8,14 @@ from datetime import datetime
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from exporter.collectors.azure_stack.model import Snapshot
-from exporter.collectors.azure_stack.states import RUN_STATES, STEP_STATUSES, location_states, update_states
 from exporter.core.families import add_state, gauge
+from exporter.sources.azure_stack_updates.model import Snapshot
+from exporter.sources.azure_stack_updates.model_states import (
+    RUN_STATES,
+    STEP_STATUSES,
+    location_states,
+    update_states,
+)
 
 STAMP = ["platform", "stamp"]
 UPDATE = [*STAMP, "update"]

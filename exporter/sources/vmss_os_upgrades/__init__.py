@@ -40,46 +40,12 @@ Choices:
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from exporter.azure import resource_graph
-from exporter.collectors.vmss.merge import combine, report
-from exporter.collectors.vmss.model import History, Progress, RollingUpgrade, ScaleSet, Snapshot, Upgrade
-from exporter.collectors.vmss.parse import parse_history, parse_rolling, parse_scale_set, parse_scale_sets
-from exporter.collectors.vmss.read import GONE, QUERY, Calls, Failure, Outcome
-from exporter.collectors.vmss.read import CountingGraph as _CountingGraph
-from exporter.collectors.vmss.read import fetch_one as _fetch_one
-from exporter.collectors.vmss.translate import translate
 from exporter.core.registry import register
-from exporter.core.source import FetchContext, Issue, SourceSpec
-
-# The source's entry points, and the parts the tests reach through this module.
-__all__ = [
-    "GONE",
-    "QUERY",
-    "SPEC",
-    "Failure",
-    "History",
-    "Issue",
-    "Options",
-    "Outcome",
-    "Progress",
-    "RollingUpgrade",
-    "ScaleSet",
-    "Snapshot",
-    "Upgrade",
-    "combine",
-    "eligible",
-    "fetch",
-    "parse_history",
-    "parse_rolling",
-    "parse_scale_set",
-    "parse_scale_sets",
-    "report",
-    "translate",
-]
+from exporter.core.source import SourceSpec
+from exporter.sources.vmss_os_upgrades.fetch import fetch
+from exporter.sources.vmss_os_upgrades.translate import translate
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,30 +59,6 @@ class Options:
     # automatic OS image upgrade is expected; exposes azure_vmss_automatic_os_upgrade_expected for
     # the opt-in AzureVmssAutomaticOsUpgradeDisabled alert. Unset: no such series.
     expect_automatic_os_upgrade_tag: str | None = None
-
-
-def eligible(scale_set: ScaleSet, options: Options) -> bool:
-    return scale_set.automatic_os_upgrade or (options.include_rolling_mode and scale_set.mode == "Rolling")
-
-
-def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
-    opts = ctx.options
-    deadline = time.monotonic() + ctx.timeout
-    calls = Calls()
-    azure = ctx.azure
-    rows = resource_graph.query(_CountingGraph(azure.resource_graph(), calls), QUERY, azure.cfg.subscriptions)
-    issues: list[Issue] = []
-    scale_sets = parse_scale_sets(rows, issues, opts.expect_automatic_os_upgrade_tag)
-    todo = [s for s in scale_sets if eligible(s, opts)]
-    outcomes: dict[tuple[str, str, str], Outcome] = {}
-    if todo:
-        workers = min(opts.concurrency, len(todo))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vmss") as pool:
-            results = pool.map(lambda s: _fetch_one(azure, s, calls, deadline), todo)
-            outcomes = {s.key: out for s, out in zip(todo, results, strict=True)}
-    snapshot = combine(scale_sets, outcomes, ctx.previous, opts, ctx.now(), calls.items(), issues)
-    report(ctx, issues, outcomes, scale_sets)
-    return snapshot
 
 
 SPEC = register(

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import HttpResponseError
 
-from exporter.collectors.vmss.model import ScaleSet
 from exporter.core.errors import PayloadError, Reason, classify, describe
+from exporter.sources.vmss_os_upgrades.model import ScaleSet
 
 if TYPE_CHECKING:
     from exporter.azure.clients import AzureContext

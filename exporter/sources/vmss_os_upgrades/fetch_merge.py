@@ -12,15 +12,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from exporter.collectors.vmss.model import Entry, ScaleSet, Snapshot
-from exporter.collectors.vmss.parse import parse_history, parse_rolling
-from exporter.collectors.vmss.read import Failure, Outcome
 from exporter.core.errors import PayloadError, Reason, SourceError
 from exporter.core.source import Issue
+from exporter.sources.vmss_os_upgrades.fetch_calls import Failure, Outcome
+from exporter.sources.vmss_os_upgrades.model import Entry, ScaleSet, Snapshot
+from exporter.sources.vmss_os_upgrades.parse import parse_history, parse_rolling
 
 if TYPE_CHECKING:
-    from exporter.collectors.vmss_os_upgrades import Options
     from exporter.core.source import FetchContext
+    from exporter.sources.vmss_os_upgrades import Options
 
 
 def combine(

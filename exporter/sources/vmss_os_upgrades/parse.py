@@ -13,7 +13,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from exporter.collectors.vmss.model import (
+from exporter.core.errors import PayloadError, Reason
+from exporter.core.families import lower_id
+from exporter.core.source import Issue
+from exporter.core.timefmt import parse_iso
+from exporter.sources.vmss_os_upgrades.model import (
     CODES,
     MODES,
     STARTED_BY,
@@ -23,10 +27,6 @@ from exporter.collectors.vmss.model import (
     ScaleSet,
     Upgrade,
 )
-from exporter.core.errors import PayloadError, Reason
-from exporter.core.families import lower_id
-from exporter.core.source import Issue
-from exporter.core.timefmt import parse_iso
 
 TRUE_TAG_VALUES = frozenset({"true", "yes", "1", "on", "enabled", "required"})
 

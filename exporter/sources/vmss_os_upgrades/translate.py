@@ -8,8 +8,8 @@ from datetime import datetime
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from exporter.collectors.vmss.model import CODES, History, RollingUpgrade, Snapshot, Upgrade
 from exporter.core.families import add_state, gauge, timestamp
+from exporter.sources.vmss_os_upgrades.model import CODES, History, RollingUpgrade, Snapshot, Upgrade
 
 LABELS = ("subscription_id", "resource_group", "vmss")
 CACHED = (

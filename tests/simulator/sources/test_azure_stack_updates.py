@@ -10,8 +10,8 @@ import requests
 from azure.identity import ClientSecretCredential
 
 from exporter.simulator import FaultRule, Simulator, start
-from exporter.simulator.routes.azure_stack_scenario import load_section
 from exporter.simulator.scenario import ScenarioError
+from exporter.simulator.sources.azure_stack_updates.scenario import load_section
 
 SUB_LOCAL = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4"
 AUDIENCE = "https://adminmanagement.north.contoso.example/7a1c"
@@ -321,7 +321,7 @@ def test_scenario_section_errors_are_all_reported() -> None:
 
 
 def test_default_section_serves_the_demo_stamps() -> None:
-    from exporter.collectors.azure_stack_updates import DEMO_HUB_REGIONS
+    from exporter.sources.azure_stack_updates import DEMO_HUB_REGIONS
 
     assert tuple(s.region for s in load_section(None).hub) == DEMO_HUB_REGIONS
     with start("demo") as demo:

@@ -20,17 +20,19 @@ import requests
 from prometheus_client import CollectorRegistry
 
 from exporter.azure.policies import AzureStats
-from exporter.collectors import scheduled_events as se
 from exporter.core.collector import ExporterCollector
 from exporter.core.errors import PayloadError, Reason, SourceError
 from exporter.core.scheduler import SourceRunner
 from exporter.core.source import FetchContext
 from exporter.core.state import SourceState
 from exporter.simulator import FaultRule, Simulator, start
-from exporter.simulator.routes import imds
 from exporter.simulator.scenario import ScenarioError, load_scenario
+from exporter.simulator.sources import scheduled_events as imds
+from exporter.sources.scheduled_events import SPEC, Options
+from exporter.sources.scheduled_events.fetch import fetch
+from exporter.sources.scheduled_events.model import Snapshot
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "scheduled_events"
+PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "scheduled_events"
 START = "2026-11-21T10:00:00Z"
 FREEZE_ID = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
 DESCRIPTION = "Virtual machine is being paused because of a memory-preserving Live Migration operation."
@@ -98,12 +100,12 @@ def events_by_id(response: requests.Response) -> dict[str, dict[str, Any]]:
 def context(
     sim: Simulator | None,
     *,
-    previous: se.Snapshot | None = None,
+    previous: Snapshot | None = None,
     endpoint: str | None = None,
     stats: AzureStats | None = None,
     **options: Any,
-) -> FetchContext[se.Options, se.Snapshot]:
-    opts = se.Options(
+) -> FetchContext[Options, Snapshot]:
+    opts = Options(
         endpoint=endpoint or (sim.imds_url if sim else ""),
         **{"request_timeout": 0.5, "first_request_timeout": 3.0, **options},
     )
@@ -288,7 +290,7 @@ def test_demo_scenario_has_a_valid_imds_section() -> None:
 def test_fetch_parses_the_document_and_counts_the_request(imds_sim: Simulator) -> None:
     imds_sim.clock.advance(60)
     stats = AzureStats()
-    snapshot = se.fetch(context(imds_sim, stats=stats, node="aks-nodepool1-0"))
+    snapshot = fetch(context(imds_sim, stats=stats, node="aks-nodepool1-0"))
     assert {e.event_id: (e.event_type, e.event_status) for e in snapshot.events} == {
         "D2A1E7F0-3C4B-4E5D-9F60-718293A4B5C6": ("Reboot", "Started"),
         FREEZE_ID: ("Freeze", "Scheduled"),
@@ -308,7 +310,7 @@ def test_fetch_bypasses_proxies(imds_sim: Simulator, monkeypatch: pytest.MonkeyP
         monkeypatch.setenv(name, "http://127.0.0.1:9")  # discard port: nothing listens
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert se.fetch(context(imds_sim)).incarnation == 1
+    assert fetch(context(imds_sim)).incarnation == 1
 
 
 @pytest.mark.parametrize(
@@ -326,12 +328,12 @@ def test_fetch_bypasses_proxies(imds_sim: Simulator, monkeypatch: pytest.MonkeyP
     ids=["429", "500", "410", "404", "timeout", "reset", "malformed", "empty"],
 )
 def test_fetch_faults_are_classified(imds_sim: Simulator, rule: FaultRule, reason: Reason, code: str) -> None:
-    previous = se.fetch(context(imds_sim))  # a good answer first: later polls use the short read timeout
+    previous = fetch(context(imds_sim))  # a good answer first: later polls use the short read timeout
     imds_sim.faults.add(rule)
     stats = AzureStats()
     started = time.monotonic()
     with pytest.raises(SourceError) as excinfo:
-        se.fetch(context(imds_sim, previous=previous, stats=stats))
+        fetch(context(imds_sim, previous=previous, stats=stats))
     assert excinfo.value.reason is reason
     assert isinstance(excinfo.value, PayloadError) == (reason is Reason.MALFORMED_PAYLOAD)
     assert stats.requests() == {("imds", code): 1}
@@ -341,7 +343,7 @@ def test_fetch_faults_are_classified(imds_sim: Simulator, rule: FaultRule, reaso
 
 def test_error_message_carries_the_imds_text(imds_sim: Simulator) -> None:
     with pytest.raises(SourceError) as excinfo:
-        se.fetch(context(imds_sim, api_version="2099-01-01"))
+        fetch(context(imds_sim, api_version="2099-01-01"))
     assert excinfo.value.reason is Reason.BAD_REQUEST
     assert "api-version is invalid" in str(excinfo.value)
 
@@ -350,10 +352,10 @@ def test_first_request_may_be_slow_later_ones_may_not(imds_sim: Simulator) -> No
     # The call that enables Scheduled Events can take ~2 minutes: until one answer came, the
     # read timeout is first_request_timeout (3 s here), afterwards request_timeout (0.5 s).
     imds_sim.faults.add(FaultRule("imds.*", "latency", seconds=1.0))
-    first = se.fetch(context(imds_sim))
+    first = fetch(context(imds_sim))
     assert first.incarnation == 1
     with pytest.raises(SourceError) as excinfo:
-        se.fetch(context(imds_sim, previous=first))
+        fetch(context(imds_sim, previous=first))
     assert excinfo.value.reason is Reason.TIMEOUT
 
 
@@ -361,8 +363,8 @@ def test_first_request_may_be_slow_later_ones_may_not(imds_sim: Simulator) -> No
 
 
 def runner_for(endpoint: str, **options: Any) -> SourceRunner:
-    opts = se.Options(endpoint=endpoint, **{"request_timeout": 0.5, "first_request_timeout": 2.0, **options})
-    state = SourceState(spec=se.SPEC, interval=se.SPEC.default_interval, timeout=5.0, options=opts)
+    opts = Options(endpoint=endpoint, **{"request_timeout": 0.5, "first_request_timeout": 2.0, **options})
+    state = SourceState(spec=SPEC, interval=SPEC.default_interval, timeout=5.0, options=opts)
     return SourceRunner(state, AzureStats(), None)
 
 

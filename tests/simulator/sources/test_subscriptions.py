@@ -13,7 +13,7 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
 from exporter.simulator import Simulator
 
-from .conftest import ARM_SCOPE, SUBS
+from ..conftest import ARM_SCOPE, SUBS
 
 
 def _client(sim: Simulator, credential: ClientSecretCredential) -> ARMPipelineClient[HttpRequest, Any]:

@@ -15,12 +15,17 @@ from azure.identity import ClientSecretCredential
 from azure.mgmt.resourcegraph import ResourceGraphClient
 
 from exporter.azure import resource_graph as rg_query
-from exporter.collectors import vmss_os_upgrades as vm
+from exporter.core.source import Issue
 from exporter.simulator import FaultRule, ScenarioError, Simulator, load_scenario, start
-from exporter.simulator.routes import vmss
+from exporter.simulator.sources import vmss_os_upgrades as vmss
+from exporter.sources.vmss_os_upgrades import Options
+from exporter.sources.vmss_os_upgrades.fetch import eligible
+from exporter.sources.vmss_os_upgrades.fetch_calls import QUERY
+from exporter.sources.vmss_os_upgrades.model import Progress, Upgrade
+from exporter.sources.vmss_os_upgrades.parse import parse_history, parse_rolling, parse_scale_sets
 
 ARM_SCOPE = "https://management.azure.com/.default"
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "vmss_os_upgrades"
+PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "vmss_os_upgrades"
 SUB_A = "6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10"
 SUB_B = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 API = {"api-version": "2024-11-01"}
@@ -90,9 +95,9 @@ def spec(**upgrade: Any) -> vmss.ScaleSetSpec:
     return loaded
 
 
-def latest(spec_: vmss.ScaleSetSpec, elapsed: float) -> vm.Upgrade:
-    issues: list[vm.Issue] = []
-    parsed = vm.parse_history(vmss.live_entries(spec_, START, elapsed), issues).latest
+def latest(spec_: vmss.ScaleSetSpec, elapsed: float) -> Upgrade:
+    issues: list[Issue] = []
+    parsed = parse_history(vmss.live_entries(spec_, START, elapsed), issues).latest
     assert issues == []
     assert parsed is not None
     return parsed
@@ -110,9 +115,9 @@ def test_upgrade_rolls_forward_batch_by_batch_to_completed() -> None:
         assert up.code == "RollingForward"
         seen.append(up.progress)
     # 20 % of 10 instances per batch: 2 upgrading, the rest pending or done.
-    assert seen == [vm.Progress(2 * k, 0, 2, 8 - 2 * k) for k in range(5)]
+    assert seen == [Progress(2 * k, 0, 2, 8 - 2 * k) for k in range(5)]
     done = latest(s, 100 + 5 * 60)
-    assert (done.code, done.progress) == ("Completed", vm.Progress(10, 0, 0, 0))
+    assert (done.code, done.progress) == ("Completed", Progress(10, 0, 0, 0))
     assert done.ended_at is not None
     assert (done.ended_at - done.started_at).total_seconds() == 300  # type: ignore[operator]
     assert done.started_by == "Platform"
@@ -121,9 +126,9 @@ def test_upgrade_rolls_forward_batch_by_batch_to_completed() -> None:
 
 def test_upgrade_hits_failed_instances_faults_and_recovers() -> None:
     s = spec(batch_seconds=60, outcome="faulted", fail_batch=1, failed_instances=2, recover_after=600)
-    assert latest(s, 90).progress == vm.Progress(2, 0, 2, 6)
+    assert latest(s, 90).progress == Progress(2, 0, 2, 6)
     faulted = latest(s, 130)
-    assert (faulted.code, faulted.progress) == ("Faulted", vm.Progress(2, 2, 0, 6))
+    assert (faulted.code, faulted.progress) == ("Faulted", Progress(2, 2, 0, 6))
     assert faulted.error_code == vmss.FAULT_ERROR
     assert latest(s, 719).code == "Faulted"
     retry = vmss.live_entries(s, START, 750)
@@ -181,7 +186,7 @@ def test_history_is_paged_and_parses(sim: Simulator, http: requests.Session) -> 
     body = first.json()
     assert len(body["value"]) == 2  # the live upgrade and the past one; page size 2
     assert "nextLink" not in body
-    parsed = vm.parse_history(body["value"], [])
+    parsed = parse_history(body["value"], [])
     assert parsed.latest is not None
     assert parsed.latest.code == "RollingForward"
     item = body["value"][0]
@@ -195,7 +200,7 @@ def test_rolling_latest_and_model(sim: Simulator, http: requests.Session) -> Non
     ).json()
     assert body["name"] == "latest"
     assert body["properties"]["policy"]["maxBatchInstancePercent"] == 20
-    assert vm.parse_rolling(body, []).code == "RollingForward"
+    assert parse_rolling(body, []).code == "RollingForward"
     model = http.get(url(sim, SUB_A, "rg-web-prod", "vmss-web-prod"), params=API).json()
     assert (
         model["properties"]["upgradePolicy"]["automaticOSUpgradePolicy"]["enableAutomaticOSUpgrade"] is True
@@ -241,15 +246,15 @@ def test_resource_graph_rows_page_over_the_generated_estate(
     client = ResourceGraphClient(
         credential, base_url=sim.base_url, credential_scopes=[ARM_SCOPE], connection_verify=str(sim.ca_path)
     )
-    rows = rg_query.query(client, vm.QUERY)
+    rows = rg_query.query(client, QUERY)
     assert len(rows) == 2503
     assert sim.requests.count("resource_graph") == 3  # 1,000 rows per page
     assert [r["id"].lower() for r in rows] == sorted(r["id"].lower() for r in rows)
-    issues: list[vm.Issue] = []
-    parsed = vm.parse_scale_sets(rows, issues)
+    issues: list[Issue] = []
+    parsed = parse_scale_sets(rows, issues)
     assert issues == []
-    assert sum(vm.eligible(s, vm.Options()) for s in parsed) == 1000 + 3  # 40 % generated + web, gone, new
-    only_b = rg_query.query(client, vm.QUERY, [SUB_B])
+    assert sum(eligible(s, Options()) for s in parsed) == 1000 + 3  # 40 % generated + web, gone, new
+    only_b = rg_query.query(client, QUERY, [SUB_B])
     assert {r["subscriptionId"] for r in only_b} == {SUB_B}
 
 

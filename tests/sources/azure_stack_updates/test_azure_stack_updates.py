@@ -21,9 +21,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from exporter.collectors import azure_stack_updates as asu
-from exporter.collectors.azure_stack import hub, pep
-from exporter.collectors.azure_stack.model import (
+from exporter.core.errors import PayloadError, Reason, SourceError
+from exporter.core.registry import all_specs
+from exporter.core.source import Issue
+from exporter.sources.azure_stack_updates import SPEC
+from exporter.sources.azure_stack_updates.fetch_hub import HubTarget, parse_targets
+from exporter.sources.azure_stack_updates.model import (
     Run,
     Snapshot,
     Stamp,
@@ -33,7 +36,8 @@ from exporter.collectors.azure_stack.model import (
     exposed_runs,
     run_candidates,
 )
-from exporter.collectors.azure_stack.parse import (
+from exporter.sources.azure_stack_updates.model_states import HUB, LOCAL
+from exporter.sources.azure_stack_updates.parse import (
     cluster_id,
     id_segment,
     parse_location,
@@ -42,13 +46,11 @@ from exporter.collectors.azure_stack.parse import (
     parse_update,
     value_list,
 )
-from exporter.collectors.azure_stack.states import HUB, LOCAL
-from exporter.core.errors import PayloadError, Reason, SourceError
-from exporter.core.registry import all_specs
-from exporter.core.source import Issue
+from exporter.sources.azure_stack_updates.parse_pep import parse_update_status
+from exporter.sources.azure_stack_updates.translate import translate
 from tests.e2e.harness import require_binary
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "azure_stack_updates"
+PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "azure_stack_updates"
 CLUSTER = (
     "/subscriptions/6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10/resourcegroups/rg-azlocal-ams01"
     "/providers/microsoft.azurestackhci/clusters/azl-ams01"
@@ -111,7 +113,7 @@ class Scraped(Collector):
         self.snap = snap
 
     def collect(self) -> Iterator[Metric]:
-        yield from asu.translate(self.snap, datetime.now(UTC))
+        yield from translate(self.snap, datetime.now(UTC))
 
 
 def registry(snap: Snapshot) -> CollectorRegistry:
@@ -268,7 +270,7 @@ def test_resource_graph_projected_run_row() -> None:
 
 
 def test_privileged_endpoint_status_xml_as_step_tree() -> None:
-    root = pep.parse_update_status((PAYLOADS / "azurestack-update-status.xml").read_text())
+    root = parse_update_status((PAYLOADS / "azurestack-update-status.xml").read_text())
     assert (root.name, root.status) == ("Update", "InProgress")
     assert [(s.name, s.status) for s in root.steps] == [
         ("Pre-engine Update", "Success"),
@@ -285,7 +287,7 @@ def test_privileged_endpoint_status_xml_as_step_tree() -> None:
 )
 def test_privileged_endpoint_bad_xml_is_rejected(name: str) -> None:
     with pytest.raises(PayloadError):
-        pep.parse_update_status((PAYLOADS / name).read_text())
+        parse_update_status((PAYLOADS / name).read_text())
 
 
 def test_list_whose_value_is_not_a_list_is_rejected() -> None:
@@ -515,20 +517,18 @@ def test_exposition_passes_promtool_lint() -> None:
 
 
 def test_hub_targets_with_and_without_names() -> None:
-    assert hub.parse_targets(
-        ["https://adminmanagement.redmond.contoso.com/", "East=https://h.example/x"]
-    ) == [
-        hub.HubTarget("https://adminmanagement.redmond.contoso.com", None),
-        hub.HubTarget("https://h.example/x", "east"),
+    assert parse_targets(["https://adminmanagement.redmond.contoso.com/", "East=https://h.example/x"]) == [
+        HubTarget("https://adminmanagement.redmond.contoso.com", None),
+        HubTarget("https://h.example/x", "east"),
     ]
     with pytest.raises(SourceError) as exc:
-        hub.parse_targets(["http://adminmanagement.redmond.contoso.com"])
+        parse_targets(["http://adminmanagement.redmond.contoso.com"])
     assert exc.value.reason is Reason.BAD_REQUEST
 
 
 def test_spec_registration_and_demo_config() -> None:
     spec = all_specs()["azure_stack_updates"]
-    assert spec is asu.SPEC
+    assert spec is SPEC
     assert (spec.default_enabled, spec.default_interval, spec.needs_azure) == (False, 120.0, True)
     assert spec.demo_config is not None
     demo = spec.demo_config({"base_url": "https://127.0.0.1:8443"})

@@ -19,14 +19,18 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporter.azure.policies import AzureStats
-from exporter.collectors import scheduled_events as se
 from exporter.core.collector import ExporterCollector
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.source import FetchContext
 from exporter.core.state import SourceState
+from exporter.sources.scheduled_events import SPEC, Options
+from exporter.sources.scheduled_events.fetch import report
+from exporter.sources.scheduled_events.model import EVENT_STATUSES, EVENT_TYPES, Snapshot
+from exporter.sources.scheduled_events.parse import DESCRIPTION_MAX, decode, parse, parse_not_before
+from exporter.sources.scheduled_events.translate import translate
 from tests.e2e.harness import require_binary
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "scheduled_events"
+PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "scheduled_events"
 FETCHED = datetime(2026, 11, 21, 10, 10, tzinfo=UTC)
 
 FREEZE_ID = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
@@ -41,21 +45,21 @@ PER_RESOURCE = (
 )
 
 
-def load(name: str, node: str | None = None) -> se.Snapshot:
-    return se.parse(se.decode((PAYLOADS / name).read_bytes()), FETCHED, node)
+def load(name: str, node: str | None = None) -> Snapshot:
+    return parse(decode((PAYLOADS / name).read_bytes()), FETCHED, node)
 
 
 class Scraped(Collector):
     """Translates at collect time with the (frozen) wall clock, like the exporter's collector."""
 
-    def __init__(self, snapshot: se.Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        yield from se.translate(self.snapshot, datetime.now(UTC))
+        yield from translate(self.snapshot, datetime.now(UTC))
 
 
-def registry(snapshot: se.Snapshot) -> CollectorRegistry:
+def registry(snapshot: Snapshot) -> CollectorRegistry:
     reg = CollectorRegistry(auto_describe=False)
     reg.register(Scraped(snapshot))
     return reg
@@ -70,10 +74,10 @@ def samples(reg: CollectorRegistry, name: str) -> dict[tuple[tuple[str, str], ..
     }
 
 
-def context(previous: se.Snapshot | None = None) -> FetchContext[se.Options, se.Snapshot]:
+def context(previous: Snapshot | None = None) -> FetchContext[Options, Snapshot]:
     return FetchContext(
         source="scheduled_events",
-        options=se.Options(),
+        options=Options(),
         previous=previous,
         now=lambda: FETCHED,
         stats=AzureStats(),
@@ -89,7 +93,7 @@ def counts(reg: CollectorRegistry) -> dict[tuple[str, str], float]:
 
 
 def zero_counts() -> dict[tuple[str, str], float]:
-    return {(t, s): 0.0 for t in se.EVENT_TYPES for s in se.EVENT_STATUSES}
+    return {(t, s): 0.0 for t in EVENT_TYPES for s in EVENT_STATUSES}
 
 
 # --- every payload ------------------------------------------------------------------------------
@@ -213,7 +217,7 @@ def test_seconds_until_not_before_is_exact_at_scrape_time(now: str, expected: fl
 
 def test_seconds_until_through_the_exporter_collector() -> None:
     # The real collector reads the clock once per scrape; the same snapshot gives a new value each time.
-    state = SourceState(spec=se.SPEC, interval=1.0, timeout=160.0, options=se.Options())
+    state = SourceState(spec=SPEC, interval=1.0, timeout=160.0, options=Options())
     state.record_success(load("imds-scheduledevents-mixed.json"), FETCHED.timestamp(), 0.01, [])
     reg = CollectorRegistry(auto_describe=False)
     reg.register(ExporterCollector([state], AzureStats()))
@@ -335,7 +339,7 @@ def test_unknown_type_and_status_pass_through() -> None:
     ],
 )
 def test_parse_not_before_accepts(text: str, expected: datetime | None) -> None:
-    assert se.parse_not_before(text) == expected
+    assert parse_not_before(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -353,7 +357,7 @@ def test_parse_not_before_accepts(text: str, expected: datetime | None) -> None:
 )
 def test_parse_not_before_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="date"):
-        se.parse_not_before(text)
+        parse_not_before(text)
 
 
 def test_not_before_formats_bad_input_is_counted_and_event_still_exposed() -> None:
@@ -402,7 +406,7 @@ def test_missing_and_malformed_fields_are_lenient() -> None:
     assert first.resources == ("vm-a",)
     second = by_id["77777777-7777-4777-8777-777777777777"]
     assert second.resources == ("",)
-    assert len(second.description) == se.DESCRIPTION_MAX
+    assert len(second.description) == DESCRIPTION_MAX
     assert second.description.endswith("…")
     third = by_id["88888888-8888-4888-8888-888888888888"]
     assert third.resources == ("vm-b", "vm-c")
@@ -439,7 +443,7 @@ def test_older_api_version_document_has_no_issues() -> None:
 
 
 def test_missing_incarnation_is_a_problem_not_a_failure() -> None:
-    snapshot = se.parse({"Events": []}, FETCHED)
+    snapshot = parse({"Events": []}, FETCHED)
     assert snapshot.incarnation is None
     assert [i.reason for i in snapshot.issues] == [Reason.MISSING_FIELD]
     with freeze_time("2026-11-21T10:20:00Z"):
@@ -471,21 +475,21 @@ def test_no_node_label_when_not_configured() -> None:
 def test_problems_reported_once_per_appearance() -> None:
     first = load("imds-edge-not-before-formats.json")
     ctx = context(previous=None)
-    se.report(first, None, ctx)
+    report(first, None, ctx)
     assert [p.reason for p in ctx.problems] == [Reason.MALFORMED_PAYLOAD] * 3
 
     again = context(previous=first)
-    se.report(load("imds-edge-not-before-formats.json"), first, again)
+    report(load("imds-edge-not-before-formats.json"), first, again)
     assert again.problems == []  # the same bad events one second later: nothing new
 
     changed = context(previous=first)
-    se.report(load("imds-edge-unknown-enum.json"), first, changed)
+    report(load("imds-edge-unknown-enum.json"), first, changed)
     assert [p.reason for p in changed.problems] == [Reason.UNKNOWN_ENUM, Reason.UNKNOWN_ENUM]
 
 
 def test_spec_defaults() -> None:
-    spec = se.SPEC
-    options = se.Options()
+    spec = SPEC
+    options = Options()
     assert spec.name == "scheduled_events"
     assert spec.default_interval == 1.0
     assert not spec.needs_azure

@@ -26,14 +26,32 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.registry import Collector
 
 from exporter.azure.policies import AzureStats
-from exporter.collectors import vmss_os_upgrades as vm
-from exporter.collectors.vmss import read as vmss_read
 from exporter.core.errors import PayloadError, Reason, SourceError
-from exporter.core.source import FetchContext
+from exporter.core.source import FetchContext, Issue
+from exporter.sources.vmss_os_upgrades import Options, fetch_merge
+from exporter.sources.vmss_os_upgrades.fetch import eligible
+from exporter.sources.vmss_os_upgrades.fetch_calls import (
+    GONE,
+    QUERY,
+    Calls,
+    Failure,
+    Outcome,
+    history_call,
+    rolling_call,
+)
+from exporter.sources.vmss_os_upgrades.fetch_merge import report
+from exporter.sources.vmss_os_upgrades.model import History, Progress, RollingUpgrade, ScaleSet, Snapshot
+from exporter.sources.vmss_os_upgrades.parse import (
+    parse_history,
+    parse_rolling,
+    parse_scale_set,
+    parse_scale_sets,
+)
+from exporter.sources.vmss_os_upgrades.translate import translate
 from tests.e2e.harness import require_binary
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "vmss_os_upgrades"
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "examples"
+PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "vmss_os_upgrades"
+REFERENCE = Path(__file__).resolve().parents[4] / "shared" / "reference" / "examples"
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 SUB = "6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10"
 START = datetime(2026, 11, 21, 6, 2, 11, 432198, tzinfo=UTC).timestamp()
@@ -57,25 +75,25 @@ def load(name: str) -> Any:
     return json.loads((PAYLOADS / name).read_text())
 
 
-def history(name: str) -> tuple[vm.History, list[vm.Issue]]:
-    issues: list[vm.Issue] = []
-    return vm.parse_history(load(name)["value"], issues, "ref"), issues
+def history(name: str) -> tuple[History, list[Issue]]:
+    issues: list[Issue] = []
+    return parse_history(load(name)["value"], issues, "ref"), issues
 
 
-def rolling(name: str) -> tuple[vm.RollingUpgrade, list[vm.Issue]]:
-    issues: list[vm.Issue] = []
-    return vm.parse_rolling(load(name), issues, "ref"), issues
+def rolling(name: str) -> tuple[RollingUpgrade, list[Issue]]:
+    issues: list[Issue] = []
+    return parse_rolling(load(name), issues, "ref"), issues
 
 
-def scale_sets(name: str, tag: str | None = None) -> tuple[tuple[vm.ScaleSet, ...], list[vm.Issue]]:
-    issues: list[vm.Issue] = []
-    return vm.parse_scale_sets(load(name)["data"], issues, tag), issues
+def scale_sets(name: str, tag: str | None = None) -> tuple[tuple[ScaleSet, ...], list[Issue]]:
+    issues: list[Issue] = []
+    return parse_scale_sets(load(name)["data"], issues, tag), issues
 
 
-def render(snapshot: vm.Snapshot) -> CollectorRegistry:
+def render(snapshot: Snapshot) -> CollectorRegistry:
     class Scraped(Collector):
         def collect(self):  # type: ignore[no-untyped-def]
-            yield from vm.translate(snapshot, NOW)
+            yield from translate(snapshot, NOW)
 
     reg = CollectorRegistry(auto_describe=False)
     reg.register(Scraped())
@@ -90,10 +108,10 @@ def series(reg: CollectorRegistry, name: str) -> list[dict[str, str]]:
     return [s.labels for f in reg.collect() for s in f.samples if s.name == name]
 
 
-def web_set(**overrides: Any) -> vm.ScaleSet:
+def web_set(**overrides: Any) -> ScaleSet:
     [first, _], _ = scale_sets("resourcegraph-vmss.json")
     base = first if first.name == "vmss-web-prod" else _
-    return vm.ScaleSet(**{**{f: getattr(base, f) for f in vm.ScaleSet.__dataclass_fields__}, **overrides})
+    return ScaleSet(**{**{f: getattr(base, f) for f in ScaleSet.__dataclass_fields__}, **overrides})
 
 
 # --------------------------------------------------------------------------- the examples
@@ -121,7 +139,7 @@ def test_history_example_latest_and_window_summary() -> None:
     assert latest.code == "RollingForward"
     assert latest.started_at == datetime(2026, 11, 21, 6, 2, 11, 432198, tzinfo=UTC)
     assert latest.ended_at is None
-    assert latest.progress == vm.Progress(successful=4, failed=0, in_progress=2, pending=6)
+    assert latest.progress == Progress(successful=4, failed=0, in_progress=2, pending=6)
     assert latest.started_by == "Platform"
     assert latest.target_image == "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:22.04.202611140"
     assert latest.error_code == ""
@@ -131,10 +149,10 @@ def test_history_example_latest_and_window_summary() -> None:
 
 def test_history_latest_is_newest_start_not_first_item() -> None:
     items = load("vmss-os-upgrade-history.json")["value"]
-    parsed = vm.parse_history(list(reversed(items)), [], "ref")
+    parsed = parse_history(list(reversed(items)), [], "ref")
     assert parsed.latest is not None
     assert parsed.latest.code == "RollingForward"
-    faulted = vm.parse_history(items[1:], [], "ref").latest
+    faulted = parse_history(items[1:], [], "ref").latest
     assert faulted is not None
     assert faulted.code == "Faulted"
     assert faulted.error_code == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
@@ -147,12 +165,12 @@ def test_rolling_latest_examples() -> None:
     parsed, issues = rolling("vmss-rolling-upgrade-latest.json")
     assert issues == []
     assert parsed.code == "RollingForward"
-    assert parsed.progress == vm.Progress(4, 0, 2, 6)
+    assert parsed.progress == Progress(4, 0, 2, 6)
     # The Learn sample's misspelled inprogressInstanceCount is accepted.
     doc, issues = rolling("vmss-rolling-upgrade-latest-doc-sample.json")
     assert issues == []
     assert doc.code == "Completed"
-    assert doc.progress == vm.Progress(3, 0, 0, 0)
+    assert doc.progress == Progress(3, 0, 0, 0)
     assert doc.started_at == datetime(2017, 6, 16, 3, 40, 14, 92476, tzinfo=UTC)
 
 
@@ -169,9 +187,9 @@ def test_resource_graph_example() -> None:
         False,
     )
     assert web.automatic_os_upgrade_expected is None  # no expectation tag configured
-    opts = vm.Options()
-    assert vm.eligible(web, opts)
-    assert not vm.eligible(batch, opts)
+    opts = Options()
+    assert eligible(web, opts)
+    assert not eligible(batch, opts)
 
 
 def project_model(model: dict[str, Any]) -> dict[str, Any]:
@@ -193,8 +211,8 @@ def project_model(model: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_scale_set_model_example_matches_the_query_fields() -> None:
-    issues: list[vm.Issue] = []
-    parsed = vm.parse_scale_set(project_model(load("vmss-get-upgradepolicy.json")), issues)
+    issues: list[Issue] = []
+    parsed = parse_scale_set(project_model(load("vmss-get-upgradepolicy.json")), issues)
     assert issues == []
     assert parsed is not None
     assert parsed.key == (SUB, "rg-web-prod", "vmss-web-prod")
@@ -202,9 +220,9 @@ def test_scale_set_model_example_matches_the_query_fields() -> None:
     assert parsed.max_batch_instance_percent == 20
     assert parsed.max_unhealthy_upgraded_instance_percent == 20
     for column in ("enableAutomaticOSUpgrade", "disableAutomaticRollback", "upgradeMode", "capacity"):
-        assert column in vm.QUERY
-    assert "project id," in vm.QUERY
-    assert "order by id asc" in vm.QUERY
+        assert column in QUERY
+    assert "project id," in QUERY
+    assert "order by id asc" in QUERY
 
 
 # --------------------------------------------------------------------------- edge and malformed
@@ -216,7 +234,7 @@ def test_history_edge_fields() -> None:
     latest = parsed.latest
     # An unknown code and invoker pass through; each is reported once.
     assert (latest.code, latest.started_by) == ("Paused", "Scheduler")
-    assert latest.progress == vm.Progress(3, 1, 2, 6)  # InProgressInstanceCount, any case
+    assert latest.progress == Progress(3, 1, 2, 6)  # InProgressInstanceCount, any case
     assert latest.target_image.endswith(":22.04.202611140")  # exactVersion over "latest"
     assert latest.rollback_failed == 1
     assert dict(parsed.codes) == {"Completed": 1, "Paused": 1, "Cancelled": 1}
@@ -224,7 +242,7 @@ def test_history_edge_fields() -> None:
         (Reason.UNKNOWN_ENUM, "code:Paused"),
         (Reason.UNKNOWN_ENUM, "started_by:Scheduler"),
     }
-    completed = vm.parse_history(load("vmss-edge-history-odd-fields.json")["value"][:1], [], "r").latest
+    completed = parse_history(load("vmss-edge-history-odd-fields.json")["value"][:1], [], "r").latest
     assert completed is not None
     assert completed.ended_at == datetime(2026, 9, 12, 7, 2, 13, tzinfo=UTC)  # completedTime
     assert completed.target_image.startswith("/subscriptions/6f1c0b0e-")  # gallery id, lowercased
@@ -241,7 +259,7 @@ def test_malformed_history_values_are_reported_not_fatal() -> None:
     assert latest is not None
     assert latest.code == "Unknown"
     assert (latest.started_at, latest.ended_at) == (None, None)
-    assert latest.progress == vm.Progress(successful=0, failed=0, in_progress=0, pending=3)
+    assert latest.progress == Progress(successful=0, failed=0, in_progress=0, pending=3)
     assert latest.target_image == ""
     reasons = {i.reason for i in issues}
     assert reasons == {Reason.MALFORMED_PAYLOAD, Reason.MISSING_FIELD}
@@ -251,11 +269,11 @@ def test_malformed_history_values_are_reported_not_fatal() -> None:
 def test_rolling_edge_and_malformed() -> None:
     minimal, issues = rolling("vmss-edge-rolling-latest-minimal.json")
     assert minimal.code == "RollingForward"  # canonical casing
-    assert minimal.progress == vm.Progress()
+    assert minimal.progress == Progress()
     assert minimal.started_at is None
     assert issues == []
     with pytest.raises(PayloadError):
-        vm.parse_rolling(load("vmss-malformed-rolling-latest-array.json"), [], "r")
+        parse_rolling(load("vmss-malformed-rolling-latest-array.json"), [], "r")
 
 
 def test_resource_graph_edge_rows() -> None:
@@ -331,45 +349,43 @@ def sdk(status: int, name: str) -> tuple[Any, Canned]:
     return ComputeManagementClient(_Cred(), SUB, transport=transport, retry_total=0), transport
 
 
-WEB_SET = vm.ScaleSet(
-    SUB, "rg-web-prod", "vmss-web-prod", "westeurope", 12, "Uniform", "Rolling", True, False
-)
+WEB_SET = ScaleSet(SUB, "rg-web-prod", "vmss-web-prod", "westeurope", 12, "Uniform", "Rolling", True, False)
 
 
 def test_sdk_history_and_rolling_examples_round_trip_to_wire_format() -> None:
-    calls = vmss_read.Calls()
+    calls = Calls()
     client, _ = sdk(200, "vmss-os-upgrade-history.json")
-    items = vmss_read.history_call(client, WEB_SET, calls)
+    items = history_call(client, WEB_SET, calls)
     assert items == load("vmss-os-upgrade-history.json")["value"]
     for name in ("vmss-rolling-upgrade-latest.json", "vmss-rolling-upgrade-latest-doc-sample.json"):
         client, _ = sdk(200, name)
-        assert vmss_read.rolling_call(client, WEB_SET, calls) == load(name)
+        assert rolling_call(client, WEB_SET, calls) == load(name)
     assert dict(calls.items()) == {"compute": 3, "resource_graph": 0}
 
 
 @pytest.mark.parametrize(
     ("status", "name", "history_result", "rolling_result"),
     [
-        (404, "vmss-rolling-upgrade-latest-404.json", vm.GONE, None),
-        (404, "arm-error-404-resource-not-found.json", vm.GONE, None),
+        (404, "vmss-rolling-upgrade-latest-404.json", GONE, None),
+        (404, "arm-error-404-resource-not-found.json", GONE, None),
         (403, "arm-error-403-authorization.json", Reason.FORBIDDEN, Reason.FORBIDDEN),
         (429, "compute-error-429-throttled.json", Reason.THROTTLED, Reason.THROTTLED),
         (429, "arm-error-429-subscription-throttled.json", Reason.THROTTLED, Reason.THROTTLED),
     ],
 )
 def test_sdk_error_examples(status: int, name: str, history_result: Any, rolling_result: Any) -> None:
-    calls = vmss_read.Calls()
+    calls = Calls()
     client, transport = sdk(status, name)
-    got = vmss_read.history_call(client, WEB_SET, calls)
+    got = history_call(client, WEB_SET, calls)
     if isinstance(history_result, Reason):
-        assert isinstance(got, vm.Failure)
+        assert isinstance(got, Failure)
         assert got.reason is history_result
         assert json.loads((PAYLOADS / name).read_text())["error"]["code"] in got.message
     else:
         assert got is history_result
-    got_rolling = vmss_read.rolling_call(client, WEB_SET, calls)
+    got_rolling = rolling_call(client, WEB_SET, calls)
     if isinstance(rolling_result, Reason):
-        assert isinstance(got_rolling, vm.Failure)
+        assert isinstance(got_rolling, Failure)
         assert got_rolling.reason is rolling_result
     else:
         assert got_rolling is rolling_result
@@ -379,28 +395,28 @@ def test_sdk_error_examples(status: int, name: str, history_result: Any, rolling
 
 def test_sdk_malformed_body_is_a_malformed_payload() -> None:
     client, _ = sdk(200, "vmss-malformed-rolling-latest-array.json")
-    got = vmss_read.history_call(client, WEB_SET, vmss_read.Calls())
-    assert isinstance(got, vm.Failure)
+    got = history_call(client, WEB_SET, Calls())
+    assert isinstance(got, Failure)
     assert got.reason is Reason.MALFORMED_PAYLOAD
 
 
 # --------------------------------------------------------------------------- combining refreshes
 
 
-def ok(history_file: str = "vmss-os-upgrade-history.json", rolling_file: str | None = None) -> vm.Outcome:
-    return vm.Outcome(
+def ok(history_file: str = "vmss-os-upgrade-history.json", rolling_file: str | None = None) -> Outcome:
+    return Outcome(
         history=load(history_file)["value"],
         rolling=load(rolling_file or "vmss-rolling-upgrade-latest.json"),
     )
 
 
 def combine(
-    sets: tuple[vm.ScaleSet, ...], outcomes: dict[Any, vm.Outcome], previous: vm.Snapshot | None = None
-) -> vm.Snapshot:
-    return vm.combine(sets, outcomes, previous, vm.Options(), NOW, (("compute", 4),), [])
+    sets: tuple[ScaleSet, ...], outcomes: dict[Any, Outcome], previous: Snapshot | None = None
+) -> Snapshot:
+    return fetch_merge.combine(sets, outcomes, previous, Options(), NOW, (("compute", 4),), [])
 
 
-API_SET = vm.ScaleSet(
+API_SET = ScaleSet(
     "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
     "rg-api",
     "vmss-api",
@@ -415,19 +431,19 @@ API_SET = vm.ScaleSet(
 
 def test_failed_calls_keep_previous_data_per_scale_set() -> None:
     first = combine((WEB_SET, API_SET), {WEB_SET.key: ok(), API_SET.key: ok()})
-    forbidden = vm.Failure(Reason.FORBIDDEN, "AuthorizationFailed")
+    forbidden = Failure(Reason.FORBIDDEN, "AuthorizationFailed")
     second = combine(
         (WEB_SET, API_SET),
         {
             WEB_SET.key: ok("vmss-edge-history-empty.json", "vmss-rolling-upgrade-latest-doc-sample.json"),
-            API_SET.key: vm.Outcome(history=forbidden, rolling=forbidden),
+            API_SET.key: Outcome(history=forbidden, rolling=forbidden),
         },
         previous=first,
     )
     by_name = {e.scale_set.name: e for e in second.scale_sets}
     assert by_name["vmss-api"].history == first.scale_sets[1].history  # kept from the last refresh
     assert by_name["vmss-api"].rolling == first.scale_sets[1].rolling
-    assert by_name["vmss-web-prod"].history == vm.History(None, ())  # fresh
+    assert by_name["vmss-web-prod"].history == History(None, ())  # fresh
     assert by_name["vmss-web-prod"].rolling is not None
     assert by_name["vmss-web-prod"].rolling.code == "Completed"
 
@@ -435,7 +451,7 @@ def test_failed_calls_keep_previous_data_per_scale_set() -> None:
 def test_gone_scale_set_is_dropped_and_rolling_404_means_none() -> None:
     snap = combine(
         (WEB_SET, API_SET),
-        {WEB_SET.key: vm.Outcome(history=[], rolling=None), API_SET.key: vm.Outcome(gone=True)},
+        {WEB_SET.key: Outcome(history=[], rolling=None), API_SET.key: Outcome(gone=True)},
     )
     assert [e.scale_set.name for e in snap.scale_sets] == ["vmss-web-prod"]
     assert snap.scale_sets[0].rolling is None
@@ -445,39 +461,39 @@ def test_gone_scale_set_is_dropped_and_rolling_404_means_none() -> None:
 
 
 def test_every_history_failing_fails_the_refresh() -> None:
-    throttled = vm.Failure(Reason.THROTTLED, "HttpResponseError: (OperationNotAllowed)")
+    throttled = Failure(Reason.THROTTLED, "HttpResponseError: (OperationNotAllowed)")
     with pytest.raises(SourceError) as info:
         combine(
             (WEB_SET, API_SET),
-            {s.key: vm.Outcome(history=throttled, rolling=None) for s in (WEB_SET, API_SET)},
+            {s.key: Outcome(history=throttled, rolling=None) for s in (WEB_SET, API_SET)},
         )
     assert info.value.reason is Reason.THROTTLED
     # A deleted set does not count as a success: one gone + one failing still fails.
     with pytest.raises(SourceError):
         combine(
             (WEB_SET, API_SET),
-            {WEB_SET.key: vm.Outcome(gone=True), API_SET.key: vm.Outcome(history=throttled)},
+            {WEB_SET.key: Outcome(gone=True), API_SET.key: Outcome(history=throttled)},
         )
 
 
 def test_problems_are_reported_once_per_key_and_subscription() -> None:
-    ctx: FetchContext[vm.Options, vm.Snapshot] = FetchContext(
+    ctx: FetchContext[Options, Snapshot] = FetchContext(
         source="vmss_os_upgrades",
-        options=vm.Options(),
+        options=Options(),
         previous=None,
         now=lambda: NOW,
         stats=AzureStats(),
         timeout=5.0,
     )
-    throttled = vm.Failure(Reason.THROTTLED, "429")
-    other = vm.ScaleSet(SUB, "rg-x", "vmss-x", "westeurope", 1, "Uniform", "Rolling", True, False)
+    throttled = Failure(Reason.THROTTLED, "429")
+    other = ScaleSet(SUB, "rg-x", "vmss-x", "westeurope", 1, "Uniform", "Rolling", True, False)
     outcomes = {
-        WEB_SET.key: vm.Outcome(history=throttled, rolling=throttled),
-        other.key: vm.Outcome(history=throttled, rolling=None),
-        API_SET.key: vm.Outcome(history=[], rolling=vm.Failure(Reason.SERVER_ERROR, "503")),
+        WEB_SET.key: Outcome(history=throttled, rolling=throttled),
+        other.key: Outcome(history=throttled, rolling=None),
+        API_SET.key: Outcome(history=[], rolling=Failure(Reason.SERVER_ERROR, "503")),
     }
-    issues = [vm.Issue("code:X", Reason.UNKNOWN_ENUM, "unknown code")] * 3
-    vm.report(ctx, issues, outcomes, (WEB_SET, other, API_SET))
+    issues = [Issue("code:X", Reason.UNKNOWN_ENUM, "unknown code")] * 3
+    report(ctx, issues, outcomes, (WEB_SET, other, API_SET))
     assert sorted(p.reason for p in ctx.problems) == [
         Reason.SERVER_ERROR,
         Reason.THROTTLED,
@@ -488,14 +504,14 @@ def test_problems_are_reported_once_per_key_and_subscription() -> None:
 # --------------------------------------------------------------------------- translate
 
 
-def full_snapshot(tag: bool = False) -> vm.Snapshot:
+def full_snapshot(tag: bool = False) -> Snapshot:
     sets, _ = scale_sets("resourcegraph-vmss.json", "automatic-os-upgrade" if tag else None)
     web = next(s for s in sets if s.name == "vmss-web-prod")
-    return vm.combine(
+    return fetch_merge.combine(
         sets,
         {web.key: ok()},
         None,
-        vm.Options(expect_automatic_os_upgrade_tag="x" if tag else None),
+        Options(expect_automatic_os_upgrade_tag="x" if tag else None),
         NOW,
         (("compute", 2), ("resource_graph", 1)),
         [],
@@ -586,11 +602,11 @@ def test_deleted_scale_set_series_disappear_on_next_refresh() -> None:
     assert value(before, "azure_vmss_capacity", **WEB) == 12
     sets, _ = scale_sets("resourcegraph-vmss.json")
     after = render(
-        vm.combine(
+        fetch_merge.combine(
             tuple(s for s in sets if s.name != "vmss-web-prod"),
             {},
             full_snapshot(),
-            vm.Options(),
+            Options(),
             NOW,
             (),
             [],

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from exporter.simulator.router import SimRequest
-from exporter.simulator.routes.azure_stack_timeline import (
+from exporter.simulator.sources.azure_stack_updates.timeline import (
     RunView,
     StampSpec,
     UpdateSpec,

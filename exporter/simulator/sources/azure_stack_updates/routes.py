@@ -17,7 +17,7 @@ Route names: ``azurestack.metadata``, ``azurestack.subscriptions``,
 ``azurestack.resource_groups``, ``azurestack.update_locations``, ``azurestack.updates``,
 ``azurestack.update_runs``, ``arm.azurestackhci.update_summaries``,
 ``arm.azurestackhci.updates``, ``arm.azurestackhci.update_runs``. Scenario
-format: ``azure_stack_scenario``; timelines: ``azure_stack_timeline``; bodies: ``azure_stack_bodies``.
+format: ``scenario``; timelines: ``timeline``; bodies: ``bodies`` (this package).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from exporter.simulator.arm_helpers import SimError, arm_route, paged, require_a
 from exporter.simulator.errors import arm_error, arm_fault_body, arm_unauthorized
 from exporter.simulator.router import Handler, Router, SimRequest, SimResponse
 from exporter.simulator.routes import resource_graph
-from exporter.simulator.routes.azure_stack_bodies import (
+from exporter.simulator.scenario import ScenarioError
+from exporter.simulator.sources.azure_stack_updates.bodies import (
     HCI,
     legacy_version,
     location_body,
@@ -37,9 +38,14 @@ from exporter.simulator.routes.azure_stack_bodies import (
     run_body,
     update_body,
 )
-from exporter.simulator.routes.azure_stack_scenario import load_section
-from exporter.simulator.routes.azure_stack_timeline import Section, StampSpec, UpdateSpec, ordered, run_at
-from exporter.simulator.scenario import ScenarioError
+from exporter.simulator.sources.azure_stack_updates.scenario import load_section
+from exporter.simulator.sources.azure_stack_updates.timeline import (
+    Section,
+    StampSpec,
+    UpdateSpec,
+    ordered,
+    run_at,
+)
 from exporter.simulator.state import ScenarioState
 
 STORE_KEY = "azure_stack.section"

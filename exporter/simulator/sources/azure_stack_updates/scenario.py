@@ -1,5 +1,5 @@
 """The ``azure_stack`` scenario section: Hub stamps and Azure Local clusters whose update runs
-walk through their steps on the virtual clock (used by ``routes/azure_stack.py``).
+walk through their steps on the virtual clock (used by ``routes.py``).
 
 Everything is a pure function of virtual time, so ``sim.clock.advance(s)`` moves a run along
 without any background thread. Times in the section are seconds relative to the simulator's
@@ -37,7 +37,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from exporter.simulator.routes.azure_stack_timeline import (
+from exporter.simulator.scenario import ScenarioError
+from exporter.simulator.sources.azure_stack_updates.timeline import (
     DEFAULT_ERROR,
     HUB_API_VERSIONS,
     HUB_PHASES,
@@ -49,7 +50,6 @@ from exporter.simulator.routes.azure_stack_timeline import (
     StampSpec,
     UpdateSpec,
 )
-from exporter.simulator.scenario import ScenarioError
 
 DEFAULT_SECTION: dict[str, Any] = {
     "hub": [

@@ -1,5 +1,5 @@
 """Hub stamps and Azure Local clusters of the ``azure_stack`` scenario section as a pure function
-of virtual time (see ``azure_stack_scenario`` for the section's format).
+of virtual time (see ``scenario`` for the section's format).
 
 ``sim.clock.advance(s)`` moves a run along without any background thread: at offset ``t`` (seconds
 since the simulator started) a run has not started, is InProgress on some step, or has ended

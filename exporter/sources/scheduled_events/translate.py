@@ -1,0 +1,98 @@
+"""Metric families of the `scheduled_events` source (names documented in docs/metrics.md)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from exporter.core.families import gauge
+from exporter.sources.scheduled_events.model import EVENT_STATUSES, EVENT_TYPES, Snapshot
+
+
+def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
+    extra = [] if snapshot.node is None else ["node"]
+    node = [] if snapshot.node is None else [snapshot.node]
+    cached = (
+        "IMDS Scheduled Events, polled in the background (every second by default); see "
+        'azure_update_exporter_source_last_success_timestamp_seconds{source="scheduled_events"}.'
+    )
+    info = gauge(
+        "azure_scheduled_event_info",
+        f"A pending or started scheduled event per affected resource; always 1. {cached}",
+        [
+            "event_id",
+            "event_type",
+            "event_status",
+            "event_source",
+            "resource_type",
+            "resource",
+            "description",
+            *extra,
+        ],
+    )
+    not_before = gauge(
+        "azure_scheduled_event_not_before_timestamp_seconds",
+        f"Earliest start (NotBefore) of a scheduled event; absent once Started. {cached}",
+        ["event_id", "event_type", "resource", *extra],
+    )
+    duration = gauge(
+        "azure_scheduled_event_duration_seconds",
+        f"Expected impact of a scheduled event (DurationInSeconds); absent when unknown (-1). {cached}",
+        ["event_id", "event_type", *extra],
+    )
+    counts = gauge(
+        "azure_scheduled_events",
+        f"Scheduled events by type and status, 0 for every documented type and status. {cached}",
+        ["event_type", "event_status", *extra],
+    )
+    incarnation = gauge(
+        "azure_scheduled_events_document_incarnation",
+        f"DocumentIncarnation of the Scheduled Events document; increases when the events change. {cached}",
+        extra,
+    )
+    until = gauge(
+        "azure_scheduled_event_seconds_until_not_before",
+        "Seconds from the scrape until NotBefore (negative once passed), computed at scrape time; "
+        "absent once Started.",
+        ["event_id", "event_type", "resource", *extra],
+    )
+    tally: Counter[tuple[str, str]] = Counter()
+    for ev in snapshot.events:
+        tally[(ev.event_type, ev.event_status)] += 1
+        if ev.duration_seconds is not None:
+            duration.add_metric([ev.event_id, ev.event_type, *node], float(ev.duration_seconds))
+        for resource in ev.resources:
+            info.add_metric(
+                [
+                    ev.event_id,
+                    ev.event_type,
+                    ev.event_status,
+                    ev.event_source,
+                    ev.resource_type,
+                    resource,
+                    ev.description,
+                    *node,
+                ],
+                1.0,
+            )
+            if ev.not_before is not None:
+                labels = [ev.event_id, ev.event_type, resource, *node]
+                not_before.add_metric(labels, ev.not_before.timestamp())
+                until.add_metric(labels, (ev.not_before - now).total_seconds())
+    _add_counts(counts, tally, node)
+    if snapshot.incarnation is not None:
+        incarnation.add_metric(node, float(snapshot.incarnation))
+    # The scrape-time value last: everything before it is the same for every scrape of a refresh.
+    yield from (info, not_before, duration, counts, incarnation, until)
+
+
+def _add_counts(family: GaugeMetricFamily, tally: Counter[tuple[str, str]], node: list[str]) -> None:
+    types = list(EVENT_TYPES) + sorted({t for t, _ in tally} - set(EVENT_TYPES))
+    statuses = list(EVENT_STATUSES) + sorted({s for _, s in tally} - set(EVENT_STATUSES))
+    for event_type in types:
+        for status in statuses:
+            family.add_metric([event_type, status, *node], float(tally.get((event_type, status), 0)))

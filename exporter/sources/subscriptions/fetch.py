@@ -1,0 +1,33 @@
+"""Listing the subscriptions the identity can see (ARM ``GET /subscriptions``, paged)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from exporter.azure.arm import list_paged
+from exporter.core.errors import PayloadError, Reason
+from exporter.sources.subscriptions.model import Snapshot
+from exporter.sources.subscriptions.parse import parse
+
+if TYPE_CHECKING:
+    from exporter.core.source import FetchContext
+    from exporter.sources.subscriptions import Options
+
+API_VERSION = "2022-12-01"
+
+
+def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
+    client = ctx.azure.arm("arm")
+    items = list(list_paged(client, "/subscriptions", API_VERSION))
+    snapshot = parse(items, ctx)
+    explicit = {s.lower() for s in ctx.azure.cfg.subscriptions}
+    if explicit:
+        visible = {s.subscription_id for s in snapshot.subscriptions}
+        for missing in sorted(explicit - visible):
+            ctx.problem(
+                Reason.FORBIDDEN, "configured subscription not visible to the identity", subscription=missing
+            )
+        snapshot = Snapshot(tuple(s for s in snapshot.subscriptions if s.subscription_id in explicit))
+    if not items and not explicit:
+        raise PayloadError("the identity sees no subscription", Reason.FORBIDDEN)
+    return snapshot
