@@ -40,6 +40,11 @@ Choices:
   (``audiences[0]/.default`` from ``/metadata/endpoints``). Stamps on the same Entra ID tenant
   as ``azure.*`` work; an AD FS stamp needs an exporter whose ``azure.authority_host`` and
   credential point at that AD FS (``tenant_id: adfs``, ``disable_instance_discovery: true``).
+
+Parts: ``model_states`` the enum values, ``model`` the snapshot types and the rules that bound
+them, ``parse`` the pure payload parsers, ``parse_pep`` the privileged endpoint's update status XML,
+``fetch`` one refresh over ``fetch_hub`` (Hub stamps), ``fetch_local`` (Azure Local clusters) and
+``fetch_read`` (updates and runs, the same shape on both), ``translate`` the metric families.
 """
 
 from __future__ import annotations

@@ -36,6 +36,11 @@ Choices:
 - Wire leniency: ``inProgressInstanceCount``/``inprogressInstanceCount`` and ``endTime``/
   ``completedTime`` are all accepted (field names are matched case-insensitively); unknown codes,
   modes and invokers pass through as label values and are counted as ``unknown_enum``.
+
+Parts: ``model`` the enum values and snapshot types, ``parse`` the pure payload parsers, ``fetch``
+one refresh over ``fetch_calls`` (the Resource Graph discovery and the two Compute calls per scale
+set) and ``fetch_merge`` (the new snapshot from the calls' outcomes and the previous one),
+``translate`` the metric families.
 """
 
 from __future__ import annotations
