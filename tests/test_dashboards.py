@@ -106,9 +106,11 @@ def test_committed_json_is_the_generated_json(path: Path):
     )
 
 
-def test_build_script_check_mode(tmp_path: Path):
+def test_build_script_check_mode():
     script = ROOT / "scripts/build_dashboards.py"
-    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -153,7 +155,9 @@ def _first_difference(a: object, b: object, path: str = "") -> str:
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_every_panel_has_a_description(path: Path):
     missing = [
-        p.get("title") for p in panels(load(path)) if p.get("type") != "row" and not p.get("description", "").strip()
+        p.get("title")
+        for p in panels(load(path))
+        if p.get("type") != "row" and not p.get("description", "").strip()
     ]
     assert not missing, missing
 
