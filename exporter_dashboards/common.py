@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, Self
 
 from grafana_foundation_sdk.builders import (
     bargauge,
@@ -43,7 +44,15 @@ RESOURCE_GROUP = 'resource_group=~"$resource_group"'
 OK, BUSY, WARN, BAD, NEUTRAL = "green", "blue", "orange", "red", "text"
 
 Steps = Sequence[tuple[float | None, str]]
-PanelBuilder = cogbuilder.Builder[dm.Panel]
+
+
+class PanelBuilder(Protocol):
+    """What every panel builder of the SDK (stat.Panel, table.Panel, ...) offers."""
+
+    def build(self) -> dm.Panel: ...
+    def height(self, h: int) -> Self: ...
+    def span(self, w: int) -> Self: ...
+    def override_by_name(self, name: str, properties: list[dm.DynamicConfigValue]) -> Self: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,7 +211,7 @@ def fixed_colour(colour: str) -> dm.DynamicConfigValue:
 
 def colour_overrides(panel: PanelBuilder, colours: Mapping[str, str]) -> None:
     for name, colour in colours.items():
-        panel.override_by_name(name, [fixed_colour(colour)])  # type: ignore[attr-defined]
+        panel.override_by_name(name, [fixed_colour(colour)])
 
 
 def _reduce_last() -> common.ReduceDataOptions:
@@ -607,10 +616,18 @@ def dashboard(
     for row in rows:
         builder = builder.with_row(db.Row(row.title))
         for cell in row.cells:
-            builder = builder.with_panel(cell.panel.height(cell.height).span(cell.width))  # type: ignore[attr-defined]
+            builder = builder.with_panel(_Sized(cell))
     model = builder.build()
     _number_panels(model)
     return model
+
+
+class _Sized(cogbuilder.Builder[dm.Panel]):
+    def __init__(self, cell: Cell) -> None:
+        self.cell = cell
+
+    def build(self) -> dm.Panel:
+        return self.cell.panel.height(self.cell.height).span(self.cell.width).build()
 
 
 def _number_panels(model: dm.Dashboard) -> None:
