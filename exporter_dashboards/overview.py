@@ -96,12 +96,10 @@ def enabled(source: str) -> str:
 def or_not_enabled(expr: str, source: str, *, on: str = "", base: str = "") -> str:
     """`expr`, else 0 while `source` runs, else NOT_ENABLED. With `on` and `base`, per row of
     `base` (label set `on`) instead of one number."""
+    state = f"(0 * {enabled(source)}) or on () vector({NOT_ENABLED})"  # 0 or NOT_ENABLED
     if not on:
-        return f"({expr}) or on () (0 * {enabled(source)}) or on () vector({NOT_ENABLED})"
-    return (
-        f"({expr}) or on ({on}) ((0 * {base}) and on () {enabled(source)}) "
-        f"or on ({on}) ({NOT_ENABLED} * {base})"
-    )
+        return f"({expr}) or on () {state}"
+    return f"({expr}) or on ({on}) ({base} * on () group_left () ({state}))"
 
 
 def from_resource_id(selector: str, label: str = "stamp") -> str:
@@ -133,7 +131,7 @@ SOURCES: tuple[SourceRow, ...] = (
                 alarm=NEUTRAL,
             ),
             Headline(
-                "Not Enabled",
+                "Subscriptions not Enabled",
                 "Visible subscriptions in a state other than Enabled (Warned, PastDue, Disabled, Deleted): "
                 "resources there are read-only or gone.",
                 f'count(azure_subscription_state{{{JOB}, state!="Enabled"}} == 1)',
