@@ -40,8 +40,9 @@ JOB = 'job=~"$job"'
 SUBSCRIPTION = 'subscription_id=~"$subscription"'
 RESOURCE_GROUP = 'resource_group=~"$resource_group"'
 
-# Colours by meaning, so "failed" is the same red on every dashboard.
-OK, BUSY, WARN, BAD, NEUTRAL = "green", "blue", "orange", "red", "text"
+# Colours by meaning, so "failed" is the same red on every dashboard (DISABLED: a grey that reads
+# as "nothing here" on a stat's background).
+OK, BUSY, WARN, BAD, NEUTRAL, DISABLED = "green", "blue", "orange", "red", "text", "#8e8e8e"
 
 Steps = Sequence[tuple[float | None, str]]
 
@@ -89,22 +90,29 @@ def job_variable(source: str | None) -> db.QueryVariable:
     return query_variable("job", "Job", f"label_values(azure_update_exporter_source_up{selector}, job)")
 
 
-def subscription_variable(metric: str = '{__name__=~"azure_.+", subscription_id!=""}') -> db.QueryVariable:
+def subscription_variable(
+    metric: str = '{__name__=~"azure_.+", subscription_id!=""}',
+    *,
+    description: str = "Azure subscription id.",
+) -> db.QueryVariable:
     """Subscriptions found on `metric` (default: any series of the exporter that carries one)."""
     return query_variable(
         "subscription",
         "Subscription",
         f"label_values({_with_job(metric)}, subscription_id)",
-        description="Azure subscription id (the subscriptions dashboard row shows display names).",
+        description=description,
     )
 
 
-def resource_group_variable(metric: str = '{__name__=~"azure_.+", resource_group!=""}') -> db.QueryVariable:
+def resource_group_variable(
+    metric: str = '{__name__=~"azure_.+", resource_group!=""}', *, description: str = ""
+) -> db.QueryVariable:
     """Resource groups found on `metric` within the selected subscriptions."""
     return query_variable(
         "resource_group",
         "Resource group",
         f"label_values({_with_job(metric, SUBSCRIPTION)}, resource_group)",
+        description=description,
     )
 
 

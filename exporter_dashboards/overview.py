@@ -24,6 +24,7 @@ from exporter_dashboards import azure_stack_updates, scheduled_events, vmss_os_u
 from exporter_dashboards.common import (
     BAD,
     BUSY,
+    DISABLED,
     JOB,
     NEUTRAL,
     OK,
@@ -40,8 +41,9 @@ from exporter_dashboards.common import (
     dashboard,
     dashboard_url,
     job_variable,
-    query_variable,
+    resource_group_variable,
     stat_panel,
+    subscription_variable,
     table_panel,
     value,
     value_map,
@@ -310,9 +312,9 @@ SOURCES: tuple[SourceRow, ...] = (
     ),
 )
 
-NOT_ENABLED_MAP = value_map({str(NOT_ENABLED): (NOT_ENABLED_TEXT, NEUTRAL)})
+NOT_ENABLED_MAP = value_map({str(NOT_ENABLED): (NOT_ENABLED_TEXT, DISABLED)})
 SOURCE_STATE_MAP = value_map(
-    {str(NOT_ENABLED): (NOT_ENABLED_TEXT, NEUTRAL), "0": ("failing", BAD), "1": ("up", OK)}
+    {str(NOT_ENABLED): (NOT_ENABLED_TEXT, DISABLED), "0": ("failing", BAD), "1": ("up", OK)}
 )
 
 
@@ -331,9 +333,10 @@ def _drill_down(panel: stat.Panel, row: SourceRow) -> stat.Panel:
 def source_row(row: SourceRow) -> Row:
     status = stat_panel(
         "Source",
-        f"State of the {row.source} source: up (last refresh succeeded), failing (last refresh failed; "
-        "the numbers beside it are the last good data), or not enabled in this exporter.",
-        f'max(azure_update_exporter_source_up{{{JOB}, source="{row.source}"}}) or on () '
+        f"State of the {row.source} source: up (last refresh succeeded), failing (the last refresh "
+        "failed on at least one exporter instance; the numbers beside it are the last good data), or "
+        "not enabled in this exporter.",
+        f'min(azure_update_exporter_source_up{{{JOB}, source="{row.source}"}}) or on () '
         f"vector({NOT_ENABLED})",
         steps=((None, BAD), (1, OK)),
         mappings=[SOURCE_STATE_MAP],
@@ -450,7 +453,7 @@ def resource_table() -> Cell:
                 Column(
                     value(ref),
                     column.title,
-                    mappings={str(NOT_ENABLED): (NOT_ENABLED_TEXT, NEUTRAL)},
+                    mappings={str(NOT_ENABLED): (NOT_ENABLED_TEXT, DISABLED)},
                     steps=steps,
                     link=_table_link(row),
                     link_title=f"{row.title} dashboard",
@@ -492,19 +495,8 @@ def build() -> dm.Dashboard:
         "groups joined across sources, with links into each source's dashboard.",
         variables=[
             job_variable(None),
-            query_variable(
-                "subscription",
-                "Subscription",
-                f"label_values(azure_subscription_info{{{JOB}}}, subscription_id)",
-                description="Filters the resource table.",
-            ),
-            query_variable(
-                "resource_group",
-                "Resource group",
-                f'label_values({{__name__=~"azure_.+", {JOB}, {SUBSCRIPTION}, resource_group!=""}}, '
-                "resource_group)",
-                description="Filters the resource table.",
-            ),
+            subscription_variable("azure_subscription_info", description="Filters the resource table."),
+            resource_group_variable(description="Filters the resource table."),
         ],
         rows=[
             *(source_row(row) for row in SOURCES),
