@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,12 +38,39 @@ def _value(prom: Prometheus, expr: str) -> list[float]:
 def test_overview_shows_not_enabled_exactly_for_sources_the_exporter_does_not_run(
     demo_exporter: ExporterProcess, start_prometheus: Callable[..., Prometheus]
 ) -> None:
+    # The demo runs every source but arc_agents and update_manager (not built yet).
     prom = start_prometheus([demo_exporter.address])
     prom.wait_for_target_up(demo_exporter.address)
-    running = {s["metric"]["source"] for s in prom.query("azure_update_exporter_source_up")}
+    running = _check_overview(prom)
     assert {"scheduled_events", "vmss_os_upgrades", "azure_stack_updates"} <= running
-    dash = load(ROOT / "dashboards" / overview.FILE)
-    rows = _panels_by_row(dash)
+
+    # The resource table joins VMSS and Azure Local (placed by its resource id) rows.
+    cells = _resource_table(prom)
+    assert sum(cells["Scale sets"].values()) == len(prom.query("azure_vmss_upgrade_policy_info"))
+    assert cells["Scale sets"][("6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10", "rg-web-prod")] == 1
+    assert (
+        cells["Azure Local clusters updating"][("9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4", "rg-azlocal-ams01")]
+        == 1
+    )
+
+
+def test_overview_with_a_source_switched_off(
+    start_exporter: Callable[[ExporterProcess], ExporterProcess],
+    start_prometheus: Callable[..., Prometheus],
+    tmp_path: Path,
+) -> None:
+    exporter = start_exporter(ExporterProcess.demo(tmp_path / "demo", ["--no-collector.vmss_os_upgrades"]))
+    prom = start_prometheus([exporter.address])
+    prom.wait_for_target_up(exporter.address)
+    assert "vmss_os_upgrades" not in _check_overview(prom)
+    assert set(_resource_table(prom)["Scale sets"].values()) == {overview.NOT_ENABLED}
+
+
+def _check_overview(prom: Prometheus) -> set[str]:
+    """Every number of every source row is one value: NOT_ENABLED exactly when the source does
+    not run. Returns the sources that run."""
+    running = {s["metric"]["source"] for s in prom.query("azure_update_exporter_source_up")}
+    rows = _panels_by_row(load(ROOT / "dashboards" / overview.FILE))
     wrong = []
     for source in overview.SOURCES:
         for panel in rows[source.title]:
@@ -54,35 +82,33 @@ def test_overview_shows_not_enabled_exactly_for_sources_the_exporter_does_not_ru
             elif source.source not in running and values[0] != overview.NOT_ENABLED:
                 wrong.append(f"{source.source} / {panel['title']}: {values[0]}, but it does not run")
     assert not wrong, wrong
+    return running
 
-    # The resource table: one row per resource group; "not enabled" cells only for absent sources.
+
+def _resource_table(prom: Prometheus) -> dict[str, dict[tuple[str, str], float]]:
+    """Column title -> {(subscription_id, resource_group): value}; checks that every column has
+    a value in every row and "not enabled" exactly for sources that do not run."""
+    running = {s["metric"]["source"] for s in prom.query("azure_update_exporter_source_up")}
+    dash = load(ROOT / "dashboards" / overview.FILE)
     table = next(p for p in panels(dash) if p.get("title") == "Resource groups across sources")
-    by_column = {t["refId"]: t["expr"] for t in table["targets"]}
-    groups = {
-        (s["metric"]["subscription_id"], s["metric"]["resource_group"])
-        for s in prom.query(concrete(by_column.pop("A")))
-    }
-    assert ("9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4", "rg-azlocal-ams01") in groups  # an Azure Local cluster
-    assert any(rg == "rg-web-prod" for _, rg in groups)  # a scale set
-    cells: dict[str, dict[tuple[str, str], float]] = {}
-    for ref, expr in by_column.items():
-        cells[ref] = {
-            (s["metric"]["subscription_id"], s["metric"]["resource_group"]): float(s["value"][1])
-            for s in prom.query(concrete(expr))
-        }
-        assert set(cells[ref]) == groups, ref
+    targets = [t["expr"] for t in sorted(table["targets"], key=lambda t: t["refId"])]
+    groups = {_identity(s) for s in prom.query(concrete(targets[0]))}
+    assert groups
     columns = [(row, column) for row in overview.SOURCES for column in row.columns]
-    for ref, (row, column) in zip(sorted(cells), columns, strict=True):
-        values = set(cells[ref].values())
+    cells: dict[str, dict[tuple[str, str], float]] = {}
+    for expr, (row, column) in zip(targets[1:], columns, strict=True):
+        values = {_identity(s): float(s["value"][1]) for s in prom.query(concrete(expr))}
+        assert set(values) == groups, column.title
         if row.source in running:
-            assert overview.NOT_ENABLED not in values, column.title
+            assert overview.NOT_ENABLED not in values.values(), column.title
         else:
-            assert values == {overview.NOT_ENABLED}, column.title
-    scale_sets = dict(zip(sorted(cells), columns, strict=True))
-    ref = next(r for r, (_, c) in scale_sets.items() if c.title == "Scale sets")
-    assert sum(cells[ref].values()) == len(prom.query("azure_vmss_upgrade_policy_info"))
-    ref = next(r for r, (_, c) in scale_sets.items() if c.title == "Azure Local clusters updating")
-    assert cells[ref][("9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4", "rg-azlocal-ams01")] == 1
+            assert set(values.values()) == {overview.NOT_ENABLED}, column.title
+        cells[column.title] = values
+    return cells
+
+
+def _identity(sample: dict[str, Any]) -> tuple[str, str]:
+    return sample["metric"]["subscription_id"], sample["metric"]["resource_group"]
 
 
 def _panels_by_row(dash: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
