@@ -284,6 +284,7 @@ class Column:
     unit: str | None = None
     mappings: Mapping[str, tuple[str, str]] | None = None
     steps: Steps | None = None  # colours the cell background by these thresholds
+    background: bool = False  # colour the cell background (not the text) by `mappings`
     link: str | None = None  # data link on the cell
     link_title: str = ""
 
@@ -369,9 +370,8 @@ def column_properties(column: Column) -> list[dm.DynamicConfigValue]:
     if column.mappings:
         properties.append(dm.DynamicConfigValue(id_val="mappings", value=[value_map(column.mappings)]))
         if not column.steps:
-            properties.append(
-                dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"})
-            )
+            cell = "color-background" if column.background else "color-text"
+            properties.append(dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": cell}))
     if column.steps:
         properties.append(dm.DynamicConfigValue(id_val="thresholds", value=thresholds(column.steps).build()))
         properties.append(
@@ -547,11 +547,11 @@ def data_age_stat(
     )
 
 
-def errors_by_reason_series(source: str) -> Series:
+def errors_by_reason_series(source: str, legend_prefix: str = "") -> Series:
     return Series(
         f"sum by (reason) (rate(azure_update_exporter_source_errors_total{{{JOB}, "
         f'source="{source}"}}[$__rate_interval])) > 0',
-        "{{reason}}",
+        f"{legend_prefix}{{{{reason}}}}",
     )
 
 

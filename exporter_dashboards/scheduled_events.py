@@ -245,7 +245,7 @@ def build() -> dm.Dashboard:
                             f'{{{JOB}, api="imds"}}[$__rate_interval]))',
                             "HTTP {{code}}",
                         ),
-                        errors_by_reason_series(SOURCE),
+                        errors_by_reason_series(SOURCE, legend_prefix="error "),
                     ],
                     unit="reqps",
                 ),

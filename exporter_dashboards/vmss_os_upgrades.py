@@ -200,6 +200,7 @@ def build() -> dm.Dashboard:
                                 "code",
                                 "code",
                                 mappings={c: ("", colour) for c, colour in CODE_COLOURS.items()},
+                                background=True,
                             ),
                             Column(value("B"), "started", unit="dateTimeFromNow"),
                             Column(value("C"), "ended", unit="dateTimeAsIso"),
