@@ -267,3 +267,33 @@ def test_overview_links_to_existing_dashboards():
     for row in overview.SOURCES:
         if row.dashboard_uid is not None and row.source not in planned:
             assert row.dashboard_uid in uids, row
+
+
+METRIC = re.compile(r"\b(azure_[a-z0-9_]+)\b")
+
+
+def _metrics(exprs: list[str]) -> set[str]:
+    return {name for expr in exprs for name in METRIC.findall(expr)}
+
+
+def _source_row_exprs(row: overview.SourceRow) -> list[str]:
+    return [h.expr for h in row.headlines] + [c.expr for c in row.columns] + [row.inventory or ""]
+
+
+def test_every_metric_a_dashboard_reads_is_documented():
+    """Names in queries exist (docs/metrics.md lists every metric the exporter exposes). The
+    overview's rows for sources not registered yet (built on other branches) use the names their
+    issues give; once such a source is registered, its names are checked too."""
+    metrics_doc = (ROOT / "docs/metrics.md").read_text()
+    registered = set(all_specs())
+    assumed = set()
+    for row in overview.SOURCES:
+        if row.source not in registered:
+            assumed |= _metrics(_source_row_exprs(row))
+    undocumented = {}
+    for path in DASHBOARDS:
+        names = _metrics([expr for _, expr in queries(load(path))]) - assumed
+        missing = sorted(n for n in names if f"`{n}`" not in metrics_doc)
+        if missing:
+            undocumented[path.name] = missing
+    assert not undocumented, undocumented
