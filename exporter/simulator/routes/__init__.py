@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from exporter.simulator import sources
 from exporter.simulator.router import Router
 from exporter.simulator.routes import arm, azure_stack, control, imds, resource_graph, token, vmss
 
@@ -18,6 +19,7 @@ MODULES: tuple[Callable[[Router], None], ...] = (
     imds.register,
     vmss.register,
     azure_stack.register,
+    sources.register_all,
 )
 
 
