@@ -116,7 +116,7 @@ def _time(value: object, what: str, ref: str, problems: Problems) -> datetime | 
 
 
 def _version(value: object, ref: str, problems: Problems) -> Version | None:
-    if value is None or _text(value) == "":
+    if value is None or (isinstance(value, str) and not value.strip()):
         problems.add(
             "agentVersion:missing", Reason.MISSING_FIELD, "machine without agentVersion; version unknown", ref
         )

@@ -11,7 +11,6 @@ an unreadable one, is ``unknown``.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -57,11 +56,15 @@ def parse_release_date(text: str) -> datetime:
 def parse_table(text: str, issues: list[Issue], where: str) -> dict[Version, Release]:
     """Rows of a release CSV (``version`` and ``release_month`` or ``release_date``); bad rows are
     skipped and reported, ``#`` lines are comments."""
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    reader = csv.DictReader(io.StringIO("\n".join(lines)))
-    fields = {name.strip().lower() for name in reader.fieldnames or []}
-    date_field = "release_month" if "release_month" in fields else "release_date"
-    if "version" not in fields or date_field not in fields:
+    numbered = [
+        (number, line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    rows = list(csv.reader(line for _, line in numbered))
+    header = [name.strip().lower() for name in rows[0]] if rows else []
+    date_field = "release_month" if "release_month" in header else "release_date"
+    if "version" not in header or date_field not in header:
         issues.append(
             Issue(
                 f"release_table:{where}:header",
@@ -72,8 +75,8 @@ def parse_table(text: str, issues: list[Issue], where: str) -> dict[Version, Rel
         )
         return {}
     out: dict[Version, Release] = {}
-    for number, row in enumerate(reader, start=2):
-        clean = {str(k).strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+    for (number, _), values in zip(numbered[1:], rows[1:], strict=True):
+        clean = dict(zip(header, (v.strip() for v in values), strict=False))
         version = parse_version(clean.get("version"))
         try:
             released = parse_release_date(clean.get(date_field, ""))
@@ -85,7 +88,7 @@ def parse_table(text: str, issues: list[Issue], where: str) -> dict[Version, Rel
                     f"release_table:{where}:{number}",
                     Reason.MALFORMED_PAYLOAD,
                     "release table row is not version,YYYY-MM[-DD]; skipped",
-                    (("file", where), ("row", str(number))),
+                    (("file", where), ("line", str(number))),
                 )
             )
             continue
