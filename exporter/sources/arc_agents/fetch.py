@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from exporter.azure import arm, resource_graph
 from exporter.core.errors import Reason, classify, describe
-from exporter.sources.arc_agents.model import Snapshot, Version
+from exporter.core.source import Issue
+from exporter.sources.arc_agents.model import ReleaseTable, Snapshot, Version
 from exporter.sources.arc_agents.parse import (
     Inputs,
     Problems,
@@ -92,8 +93,8 @@ class _CountingGraph:
         return self._client.resources(*args, **kwargs)
 
 
-def _table(ctx: FetchContext[Options, Snapshot], problems: Problems) -> Any:
-    issues: list[Any] = []
+def _table(ctx: FetchContext[Options, Snapshot], problems: Problems) -> ReleaseTable:
+    issues: list[Issue] = []
     user_text, name = None, ""
     path = ctx.options.release_table_file
     if path:
