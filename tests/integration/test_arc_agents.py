@@ -176,6 +176,12 @@ def test_optional_sources_of_the_newest_version_never_fail_the_refresh(
     assert errors(exporter, Reason.FORBIDDEN) == 1
     newest = {"agent_version": "1.68", "source": "estate", "table_version": "1.67"}
     assert sample(exporter, "azure_arc_agent_newest_version_info", **newest) == 1
+    assert sim.requests.count("arm.arc.agent_versions", status=404) == 2
+    # An API that is not there is not asked again; the Advisor query is, and works now.
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    assert sim.requests.count("arm.arc.agent_versions") == 2
+    assert sim.requests.count("resource_graph") == 4
+    assert errors(exporter, Reason.NOT_FOUND) == 2
 
 
 @pytest.mark.parametrize(

@@ -124,9 +124,13 @@ def _advisor(ctx: FetchContext[Options, Snapshot], graph: Any, problems: Problem
     return parse_advisor(rows, problems)
 
 
-def _agent_versions(ctx: FetchContext[Options, Snapshot], calls: Calls, problems: Problems) -> list[Version]:
+def _agent_versions(
+    ctx: FetchContext[Options, Snapshot], calls: Calls, problems: Problems
+) -> tuple[list[Version], bool]:
+    """The versions offered for every OS type, and whether the API is absent (404/400 for all)."""
     client = ctx.azure.arm("arm")
     out: list[Version] = []
+    absent = 0
     for os_type in OS_TYPES:
         calls.add("arm")
         try:
@@ -134,15 +138,19 @@ def _agent_versions(ctx: FetchContext[Options, Snapshot], calls: Calls, problems
                 client, AGENT_VERSIONS_PATH.format(os=os_type), {"api-version": AGENT_VERSIONS_API_VERSION}
             )
         except Exception as exc:  # noqa: BLE001 - optional: the table and the estate still decide
+            reason = classify(exc)
+            absent += reason in (Reason.NOT_FOUND, Reason.BAD_REQUEST)
             ctx.problem(
-                classify(exc),
+                reason,
                 "agentVersions API failed; skipped",
                 key=f"agent_versions:{os_type}",
                 error=describe(exc),
             )
             continue
         out += parse_agent_versions(body, problems)
-    return out
+    if absent == len(OS_TYPES):
+        ctx.logger.warning("agentVersions API not available; not asked again until restart")
+    return out, absent == len(OS_TYPES)
 
 
 def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
@@ -158,8 +166,11 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     external: list[tuple[str, Version]] = []
     if opts.advisor_cross_check:
         external += [("advisor", v) for v in _advisor(ctx, graph, problems)]
-    if opts.agent_versions_api:
-        external += [("agent_versions_api", v) for v in _agent_versions(ctx, calls, problems)]
+    previous = ctx.previous
+    absent = previous is not None and previous.agent_versions_api_absent
+    if opts.agent_versions_api and not absent:
+        offered, absent = _agent_versions(ctx, calls, problems)
+        external += [("agent_versions_api", v) for v in offered]
     inputs = Inputs(
         fetched_at=fetched_at,
         evaluated_at=query_time(rows) or fetched_at,
@@ -167,9 +178,9 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
         table=table,
         external=tuple(external),
         requests=calls.items(),
+        agent_versions_api_absent=absent,
     )
     issues = problems.issues()
-    previous = ctx.previous
     ctx.report(issues, already_reported=previous.issue_keys if previous is not None else frozenset())
     return build_snapshot(
         inputs,

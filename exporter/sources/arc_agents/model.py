@@ -124,3 +124,6 @@ class Snapshot:
     requests: tuple[tuple[str, int], ...] = ()  # api -> calls (pages) the refresh made
     per_machine: bool = True
     issue_keys: frozenset[str] = frozenset()  # reported already: not counted again next refresh
+    # The agentVersions API answered 404/400 for every OS type (not exposed by this cloud or
+    # api-version): it is not asked again until the exporter restarts.
+    agent_versions_api_absent: bool = False

@@ -251,6 +251,7 @@ class Inputs:
     table: ReleaseTable
     external: tuple[tuple[str, Version], ...] = ()  # ("advisor" | "agent_versions_api", version)
     requests: tuple[tuple[str, int], ...] = ()
+    agent_versions_api_absent: bool = False
 
 
 def build_snapshot(
@@ -293,4 +294,5 @@ def build_snapshot(
         requests=inputs.requests,
         per_machine=per_machine,
         issue_keys=issue_keys,
+        agent_versions_api_absent=inputs.agent_versions_api_absent,
     )
