@@ -327,8 +327,11 @@ def advisor_rows(state: ScenarioState, body: dict[str, Any]) -> list[dict[str, A
     target = _version_key(latest)
     if target is None:
         return []
+    wanted = {str(s).lower() for s in body.get("subscriptions") or []} or set(state.subscription_ids)
     behind = 0
     for row in _rows(state):
+        if str(row.get("subscriptionId", "")).lower() not in wanted:
+            continue
         installed = _version_key(row.get("agentVersion"))
         if installed is not None and installed < target and row.get("status") != "Expired":
             behind += 1

@@ -215,6 +215,13 @@ def test_advisor_summarises_machines_behind_its_latest_version(sim: Simulator, g
     # srv-sql-01 (1.60) and srv-edge-01 (1.55) are behind; srv-old is Expired; srv-odd has no version.
     assert summary["machines"] == generated_behind + 2
     assert sim.requests.count("resource_graph") == 1
+    [only_a] = rg_query.query(graph, ADVISOR_QUERY, [SUB_A])  # the recommendations of SUB_A's machines
+    assert only_a["machines"] == 1 + sum(
+        1
+        for i in range(0, 2300, 2)
+        if arc_agents._GENERATED_VERSIONS[i % 10] != "1.67"
+        and arc_agents._GENERATED_STATUSES[i % len(arc_agents._GENERATED_STATUSES)] != "Expired"
+    )
 
 
 def test_agent_versions_api(sim: Simulator, http: requests.Session):
