@@ -31,7 +31,6 @@ EXAMPLES = (
     "hybridcompute-machine.json",
     "hybridcompute-agentversions.json",
     "resourcegraph-arc-machines.json",
-    "resourcegraph-error-throttled.json",
 )
 
 
