@@ -21,7 +21,8 @@ SOURCES_DIR = ROOT / "exporter" / "sources"
 SIMULATOR_DIR = ROOT / "exporter" / "simulator" / "sources"
 CORE_FILES = {"__init__.py", "model.py", "parse.py", "fetch.py", "translate.py"}
 # Extra modules of a big source are named after the part they belong to: fetch_hub.py, parse_pep.py.
-HELPER = re.compile(r"^(model|parse|fetch|translate)_[a-z0-9_]+\.py$")
+# Helpers, and package data named after the part that reads it (arc_agents/parse_releases.csv).
+HELPER = re.compile(r"^(model|parse|fetch|translate)_[a-z0-9_]+\.(py|csv|json)$")
 METRICS_MD = (ROOT / "docs" / "metrics.md").read_text()
 CONFIG_MD = (ROOT / "docs" / "configuration.md").read_text()
 RUNBOOKS_MD = (ROOT / "docs" / "runbooks.md").read_text()

@@ -4,6 +4,7 @@ One package per source, each with the same parts (see docs/architecture.md, "The
 source"). Add a new source's package to this list.
 """
 
+from exporter.sources import arc_agents as arc_agents
 from exporter.sources import azure_stack_updates as azure_stack_updates
 from exporter.sources import scheduled_events as scheduled_events
 from exporter.sources import subscriptions as subscriptions
