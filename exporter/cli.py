@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog="azure-update-exporter",
+        # Keeps --version on one line (it carries a 40-character revision).
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Prometheus exporter for Azure update signals.",
         epilog=f"Every config key can also be set with an {ENV_PREFIX}<SECTION>__<KEY> environment variable.",
     )
