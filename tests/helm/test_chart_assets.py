@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -53,3 +54,29 @@ def test_sync_script_check_agrees() -> None:
 def test_chart_app_version_is_the_exporter_version() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))
     assert chart["appVersion"] == __version__, "bump Chart.yaml appVersion (and version) with the exporter"
+
+
+def _value_keys(values: dict[str, Any], prefix: str = "") -> list[str]:
+    # Leaves of values.yaml; maps that hold Kubernetes or exporter objects count as one value.
+    objects = {"config", "resources", "nodeSelector", "affinity", "updateStrategy", "scheduledEvents",
+               "podSecurityContext", "securityContext", "livenessProbe", "readinessProbe", "tlsConfig",
+               "basicAuth"}  # fmt: skip
+    keys = []
+    for key, value in values.items():
+        if isinstance(value, dict) and value and key not in objects:
+            keys += _value_keys(value, f"{prefix}{key}.")
+        else:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def test_readme_documents_every_value() -> None:
+    readme = (CHART / "README.md").read_text(encoding="utf-8")
+    values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    rows = "\n".join(line for line in readme.splitlines() if line.startswith("| `"))
+    missing = [
+        key
+        for key in _value_keys(values)
+        if f"`{key}`" not in rows and not (key.startswith("podMonitor.") and "`podMonitor.*`" in rows)
+    ]
+    assert not missing, f"values missing from the table in {CHART / 'README.md'}: {missing}"
