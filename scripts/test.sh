@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the test suite needs and runs it: Python deps in .venv, Debian's
 # prometheus and prometheus-alertmanager (the end-to-end tests run the real binaries), helm 3
-# and helm 4 in .tools/ (the chart tests), then ruff, mypy and pytest. Extra arguments go to pytest.
+# and helm 4 in .tools/ (the chart tests), npm, unzip and systemd-analyze (the systemd unit
+# test) when missing, then ruff, mypy and pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${need_apt[*]}: run 'sudo apt-get install ${need_apt[*]}' first" >&2

@@ -9,6 +9,7 @@ import copy
 import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -301,3 +302,22 @@ def test_web_config_secret_mounted_and_monitors_use_https() -> None:
     defaults = rendered("defaults")
     container = next(pod_specs(defaults))[1]["containers"][0]
     assert not any(arg.startswith("--web.config.file") for arg in container["args"])
+
+
+@pytest.mark.parametrize("case", ["everything"])
+def test_kubernetes_validate_cli_strict(case: str, tmp_path: Path) -> None:
+    # The same check through the command line a user would run on `helm template` output.
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        yaml.safe_dump_all([d for d in rendered(case) if d["kind"] not in CRD_KINDS]), encoding="utf-8"
+    )
+    cli = str(Path(sys.executable).with_name("kubernetes-validate"))
+    for version in kubernetes_versions():
+        result = subprocess.run(
+            [cli, "--strict", "--quiet", "-k", version, str(manifest)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, f"Kubernetes {version}:\n{result.stdout}{result.stderr}"
