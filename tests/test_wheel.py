@@ -45,9 +45,11 @@ def _expected_revision() -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(bin directory of the clean venv, a scratch directory outside the source tree)."""
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """(bin directory of the clean venv, a scratch directory outside the source tree, the
+    revision of the checkout when the wheel was built)."""
     tmp = tmp_path_factory.mktemp("wheel")
+    revision = _expected_revision()
     # Build from a copy of the tree (so no stale build/ leaks in) that still sees the checkout's git.
     src = tmp / "src"
     files = _git("ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout.split("\0")
@@ -82,25 +84,25 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     _run([*pip, "--require-hashes", "--no-deps", "-r", str(runtime)], cwd=tmp)
     _run([*pip, "--no-deps", str(wheels[0])], cwd=tmp)
     _run([str(venv / "bin" / "python"), "-m", "pip", "check"], cwd=tmp)
-    return venv / "bin", tmp
+    return venv / "bin", tmp, revision
 
 
-def test_only_runtime_dependencies_are_installed(installed: tuple[Path, Path]) -> None:
-    bindir, tmp = installed
+def test_only_runtime_dependencies_are_installed(installed: tuple[Path, Path, str]) -> None:
+    bindir, tmp, _revision = installed
     freeze = _run([str(bindir / "python"), "-m", "pip", "freeze"], cwd=tmp).stdout.lower()
     for test_only in ("pytest", "mypy", "ruff", "freezegun", "kubernetes-validate", "cloudcoil"):
         assert f"{test_only}==" not in freeze, f"{test_only} is installed next to the wheel"
     assert "azure-update-exporter @ file:" in freeze, freeze
 
 
-def test_version_carries_the_build_revision(installed: tuple[Path, Path]) -> None:
-    bindir, tmp = installed
+def test_version_carries_the_build_revision(installed: tuple[Path, Path, str]) -> None:
+    bindir, tmp, revision = installed
     out = _run([str(bindir / "azure-update-exporter"), "--version"], cwd=tmp).stdout
-    assert out.strip() == f"azure-update-exporter {__version__} (revision {_expected_revision()})"
+    assert out.strip() == f"azure-update-exporter {__version__} (revision {revision})"
 
 
-def test_check_config_accepts_the_documented_example(installed: tuple[Path, Path]) -> None:
-    bindir, tmp = installed
+def test_check_config_accepts_the_documented_example(installed: tuple[Path, Path, str]) -> None:
+    bindir, tmp, _revision = installed
     example = REPO_ROOT / "docs" / "config.example.yaml"
     out = _run(
         [str(bindir / "azure-update-exporter"), "check-config", "--config.file", str(example)], cwd=tmp
@@ -108,8 +110,8 @@ def test_check_config_accepts_the_documented_example(installed: tuple[Path, Path
     assert out.stdout.startswith("config ok: cloud=public"), out.stdout
 
 
-def test_demo_serves_metrics(installed: tuple[Path, Path]) -> None:
-    bindir, tmp = installed
+def test_demo_serves_metrics(installed: tuple[Path, Path, str]) -> None:
+    bindir, tmp, revision = installed
     log = tmp / "demo.log"
     with log.open("wb") as sink:
         demo = subprocess.Popen(  # the argv is ours
@@ -135,7 +137,6 @@ def test_demo_serves_metrics(installed: tuple[Path, Path]) -> None:
     finally:
         demo.terminate()
         demo.wait(timeout=30)
-    revision = _expected_revision()
     assert re.search(rf'azure_update_exporter_build_info{{[^}}]*revision="{re.escape(revision)}"', metrics), [
         line for line in metrics.splitlines() if "build_info" in line
     ]

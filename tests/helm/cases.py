@@ -19,7 +19,6 @@ EVERYTHING: dict[str, Any] = {
             "password": {"name": "aue-scrape", "key": "password"},
         },
     },
-    "podMonitor": {"enabled": True, "metricRelabelings": [{"action": "labeldrop", "regex": "python_.*"}]},
     "prometheusRule": {"enabled": True, "additionalLabels": {"release": "kube-prometheus-stack"}},
     "dashboards": {"enabled": True, "annotations": {"grafana_folder": "Azure"}},
     "networkPolicy": {"enabled": True},
@@ -46,7 +45,13 @@ MATRIX: dict[str, dict[str, Any]] = {
     },
     "workload-identity": {
         "identity": {"type": "workload_identity", "clientId": CLIENT, "tenantId": TENANT},
-        "podMonitor": {"enabled": True},
+        "daemonset": {"enabled": True},
+        "podMonitor": {
+            "enabled": True,
+            "metricRelabelings": [{"action": "labeldrop", "regex": "python_.*"}],
+            "tlsConfig": {"insecureSkipVerify": False},
+        },
+        "webConfig": {"enabled": True, "existingSecret": "aue-web", "tls": True},
         "prometheusRule": {"enabled": True},
     },
     "secret-credential": {

@@ -39,3 +39,11 @@ def test_helm4_client_dry_run_installs_everything() -> None:
     assert result.returncode == 0, result.stderr
     assert "kind: DaemonSet" in result.stdout
     assert "kind: PrometheusRule" in result.stdout
+
+
+@pytest.mark.parametrize("major", HELM_MAJORS, ids=lambda m: f"helm{m}")
+def test_service_monitor_and_pod_monitor_are_exclusive(major: int) -> None:
+    values = {"serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}}
+    result = run_helm(major, "template", RELEASE, str(CHART), values=values)
+    assert result.returncode != 0
+    assert "enable one of them" in result.stderr, result.stderr
