@@ -20,18 +20,22 @@ HERE = Path(__file__).resolve().parent
 GENERATED = Path("exporter") / "_build.py"
 
 
-def _git(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=False)  # noqa: S603,S607
+def _git(*args: str) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=False)  # noqa: S603,S607
+    except OSError:  # no git (a slim image's build stage)
+        return None
 
 
 def revision() -> str | None:
     if value := os.environ.get("AUE_BUILD_REVISION", "").strip():
         return value
     head = _git("rev-parse", "HEAD")
-    if head.returncode == 0 and head.stdout.strip():
-        dirty = _git("diff", "--quiet", "HEAD", "--").returncode == 1
-        return head.stdout.strip() + ("-dirty" if dirty else "")
-    return None
+    if head is None or head.returncode != 0 or not head.stdout.strip():
+        return None
+    diff = _git("diff", "--quiet", "HEAD", "--")
+    dirty = diff is not None and diff.returncode == 1
+    return head.stdout.strip() + ("-dirty" if dirty else "")
 
 
 def _write(target_root: Path) -> None:
