@@ -18,6 +18,7 @@ from prometheus_client import generate_latest
 
 from exporter import __version__, log
 from exporter.app import Exporter
+from exporter.buildinfo import build_revision
 from exporter.config import ENV_PREFIX, Config, ConfigError, load
 from exporter.core.registry import all_specs
 
@@ -33,6 +34,13 @@ def _common_options() -> argparse.ArgumentParser:
     )
     parent.add_argument("--log.level", dest="log_level", choices=["debug", "info", "warning", "error"])
     parent.add_argument("--log.format", dest="log_format", choices=["logfmt", "json"])
+    parent.add_argument(
+        "--collector.disable-defaults",
+        dest="collector_disable_defaults",
+        action="store_true",
+        help="turn every source off unless the config file, an environment variable or a "
+        "--collector.<source> flag enables it",
+    )
     for name, spec in all_specs().items():
         parent.add_argument(
             f"--collector.{name}",
@@ -48,10 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog="azure-update-exporter",
+        # Keeps --version on one line (it carries a 40-character revision).
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Prometheus exporter for Azure update signals.",
         epilog=f"Every config key can also be set with an {ENV_PREFIX}<SECTION>__<KEY> environment variable.",
     )
-    parser.add_argument("--version", action="version", version=f"azure-update-exporter {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"azure-update-exporter {__version__} (revision {build_revision()})",
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", parents=[common], help="refresh sources in the background and serve /metrics")
     sub.add_parser("demo", parents=[common], help="serve against a built-in simulated Azure estate")
@@ -77,6 +91,13 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _base(args: argparse.Namespace) -> dict[str, Any]:
+    """What the config file starts from: with --collector.disable-defaults every source is off."""
+    if not getattr(args, "collector_disable_defaults", False):
+        return {}
+    return {"sources": {name: {"enabled": False} for name in all_specs()}}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
@@ -87,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(_overrides(args))
     try:
-        config = load(args.config_file, overrides=_overrides(args))
+        config = load(args.config_file, overrides=_overrides(args), base=_base(args))
     except ConfigError as exc:
         for line in exc.errors:
             print(f"config error: {line}", file=sys.stderr)  # noqa: T201 - CLI output
@@ -107,7 +128,7 @@ def _check_config(config: Config) -> int:
 
 
 def collect_once(config: Config) -> int:
-    exporter = Exporter(config)
+    exporter = Exporter(config, revision=build_revision())
     results = exporter.refresh_all_once()
     sys.stdout.write(generate_latest(exporter.registry).decode())
     exporter.stop()
@@ -119,7 +140,7 @@ def collect_once(config: Config) -> int:
 
 
 def serve(config: Config, *, ready: threading.Event | None = None) -> int:
-    exporter = Exporter(config)
+    exporter = Exporter(config, revision=build_revision())
     stop = threading.Event()
 
     def _handle(signum: int, _frame: FrameType | None) -> None:

@@ -268,9 +268,14 @@ def load(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
 ) -> Config:
-    """Build the effective configuration; raise ConfigError listing every problem."""
-    raw: dict[str, Any] = read_file(path) if path else {}
+    """Build the effective configuration; raise ConfigError listing every problem.
+
+    `base` replaces the built-in defaults it names (--collector.disable-defaults); the file, the
+    environment and `overrides` win over it in that order.
+    """
+    raw: dict[str, Any] = merge(dict(base or {}), read_file(path) if path else {})
     raw = merge(raw, env_overrides(os.environ if environ is None else environ))
     if overrides:
         raw = merge(raw, overrides)

@@ -124,3 +124,17 @@ def test_version_flag():
     result = run_cli("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("azure-update-exporter ")
+
+
+def test_disable_defaults_turns_off_sources_nothing_enables(tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text("sources:\n  scheduled_events:\n    enabled: true\n", encoding="utf-8")
+    only_file = run_cli("check-config", "--config.file", str(config), "--collector.disable-defaults")
+    assert only_file.returncode == 0, only_file.stderr
+    assert only_file.stdout.strip().endswith("sources=scheduled_events")
+    with_flag = run_cli("check-config", "--collector.disable-defaults", "--collector.vmss_os_upgrades")
+    assert with_flag.stdout.strip().endswith("sources=vmss_os_upgrades"), with_flag.stdout
+    nothing = run_cli("check-config", "--collector.disable-defaults")
+    assert nothing.stdout.strip().endswith("sources=none"), nothing.stdout
+    defaults = run_cli("check-config")
+    assert "subscriptions" in defaults.stdout
