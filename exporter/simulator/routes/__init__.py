@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from exporter.simulator.router import Router
 from exporter.simulator.routes import arm, azure_stack, control, imds, resource_graph, token, vmss
+from exporter.simulator.sources import update_manager
 
 MODULES: tuple[Callable[[Router], None], ...] = (
     control.register,
@@ -18,6 +19,7 @@ MODULES: tuple[Callable[[Router], None], ...] = (
     imds.register,
     vmss.register,
     azure_stack.register,
+    update_manager.register,
 )
 
 
