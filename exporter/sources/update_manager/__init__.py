@@ -48,10 +48,12 @@ from dataclasses import dataclass, field
 
 from exporter.core.registry import register
 from exporter.core.source import SourceSpec
-from exporter.sources.update_manager.fetch import fetch
+from exporter.sources.update_manager.fetch import fetch as _fetch
 from exporter.sources.update_manager.model import Snapshot
-from exporter.sources.update_manager.translate import translate
+from exporter.sources.update_manager.translate import translate as _translate
 
+# fetch and translate are imported under private names so that the package attributes `fetch`
+# and `translate` stay the submodules (tests import the queries from `…update_manager.fetch`).
 __all__ = ["SPEC", "Options"]
 
 
@@ -68,8 +70,8 @@ SPEC: SourceSpec[Snapshot, Options] = register(
     SourceSpec(
         name="update_manager",
         summary="Azure Update Manager: patch orchestration, assessments, installations, schedules",
-        fetch=fetch,
-        translate=translate,
+        fetch=_fetch,
+        translate=_translate,
         options_type=Options,
         default_enabled=True,
         # Assessments land about once a day and installations per window; 10 minutes follows a
