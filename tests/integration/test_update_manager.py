@@ -239,6 +239,52 @@ def test_the_quota_is_waited_for_not_hit(sim: Simulator) -> None:
         exporter.stop()
 
 
+def test_a_quota_reset_after_the_deadline_is_a_throttled_failure_not_a_wait(sim: Simulator) -> None:
+    sim.state.section("resource_graph")["quota_per_5s"] = 2
+    exporter = make(sim, sources={SOURCE: {"enabled": True, "timeout": "2s"}})
+    try:
+        started = time.monotonic()
+        assert exporter.refresh_all_once() == {SOURCE: True}  # the first two queries answered
+        assert time.monotonic() - started < 2.0  # no sleeping past the deadline
+        assert errors(exporter, Reason.THROTTLED) == 4  # one per query that could not wait
+        assert sim.requests.count("resource_graph", status=429) == 0
+        assert sim.requests.count("resource_graph") == 2
+        name = "azure_update_manager_machine_orchestration_mode"
+        assert sample(exporter, name, **SQL, mode="customer_managed_schedules") == 1
+    finally:
+        exporter.stop()
+
+
+def test_unknown_enum_values_pass_through_and_are_counted() -> None:
+    odd = {
+        **SCENARIO,
+        "update_manager": {
+            "machines": [
+                {
+                    "name": "odd-vm",
+                    "resource_group": "rg-odd",
+                    "patch_mode": "AutomaticByMagic",
+                    "assessment": {"status": "Paused", "age": 60},
+                },
+            ]
+        },
+    }
+    with start(odd) as simulator:
+        exporter = make(simulator)
+        try:
+            assert exporter.refresh_all_once() == {SOURCE: True}
+            labels = {**SQL, "resource_group": "rg-odd", "machine": "odd-vm"}
+            m = "azure_update_manager_machine_"
+            assert sample(exporter, f"{m}orchestration_mode", **labels, mode="AutomaticByMagic") == 1
+            assert sample(exporter, f"{m}orchestration_mode", **labels, mode="manual") == 0
+            assert sample(exporter, f"{m}assessment_status", **labels, status="Paused") == 1
+            assert errors(exporter, Reason.UNKNOWN_ENUM) == 2
+            assert exporter.refresh_all_once() == {SOURCE: True}
+            assert errors(exporter, Reason.UNKNOWN_ENUM) == 2  # counted when they appear, not per refresh
+        finally:
+            exporter.stop()
+
+
 @pytest.mark.slow
 def test_requests_for_100k_vms_and_20k_arc_machines_are_resource_graph_pages_only() -> None:
     vms, arc = 100_000, 20_000
