@@ -51,6 +51,11 @@ _MACHINE_FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("mode",),
     ),
     (
+        "machine_hotpatching_enabled",
+        "1 if hotpatching is enabled in the machine's patch settings; absent when it does not say.",
+        (),
+    ),
+    (
         "machine_assessment_status",
         "Status of the latest patch assessment; NoRecentAssessment when Resource Graph holds none "
         "(it keeps 7 days), which is not the same as no missing patches.",
@@ -185,6 +190,8 @@ def _machine(f: dict[str, GaugeMetricFamily], state: MachineState) -> None:
     ids = [m.subscription_id, m.resource_group, m.name, m.machine_type]
     f["machine_info"].add_metric([*ids, m.os_type, m.location], 1.0)
     add_state(f["machine_orchestration_mode"], ids, state.orchestration_mode, ORCHESTRATION_MODES)
+    if m.hotpatching is not None:
+        f["machine_hotpatching_enabled"].add_metric(ids, float(m.hotpatching))
     add_state(f["machine_assessment_status"], ids, state.assessment_status, _ASSESSMENT_STATES)
     a = state.assessment
     if a is not None:

@@ -265,6 +265,8 @@ def test_joined_estate_exposition() -> None:
     m = "azure_update_manager_machine_"
     assert value(samples, f"{m}orchestration_mode", **sql, mode="customer_managed_schedules") == 1
     assert value(samples, f"{m}pending_patches", **sql, classification="security") == 3
+    assert value(samples, f"{m}hotpatching_enabled", **sql) == 0
+    assert value(samples, f"{m}hotpatching_enabled", **web) is None  # not reported
     assert value(samples, f"{m}pending_patches", **web, classification="security") == 7
     assert value(samples, f"{m}pending_patches", **web, classification="updates") is None  # Linux: 3 only
     # The failed Arc assessment carries zeros: no pending-patch series at all, status Failed.
