@@ -25,12 +25,14 @@ Scenario section::
         - {name: mc-sql-sunday, resource_group: rg-patching, start: "2026-01-04 02:00",
            duration: "03:00", time_zone: "W. Europe Standard Time", recur_every: "Week Sunday",
            expiration: null, reboot_setting: IfRequired}
+        - {name: mc-soon, start_in: 300, duration: "01:00", recur_every: Day}   # 5 min after the start
       assignments:
         - {configuration: mc-sql-sunday, machines: [sql-vm-01]}           # static
         - {configuration: mc-linux, dynamic: {os_types: [Linux], tags: {patchgroup: [weekly]}}}
       runs:                               # maintenance runs on the virtual clock
         - {configuration: mc-sql-sunday, at: 60, duration: 300, outcome: Failed,
            failed: 1, installed: 3, window_exceeded: false}   # machines: default = static assignees
+        - {configuration: mc-soon, at: window, duration: 120}  # at the configuration's next window
       generate: {vms: 1000, arc: 200}     # a large estate (mixed modes, one dynamic schedule)
 
 During a run (``at`` ≤ t < ``at + duration``) its machines' latest installation is InProgress and
@@ -40,13 +42,14 @@ the run's apply-update rows are InProgress; afterwards both carry the outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exporter.simulator.router import Router
 from exporter.simulator.routes import resource_graph
 from exporter.simulator.scenario import ScenarioError
 from exporter.simulator.state import ScenarioState
+from exporter.sources.update_manager.parse_schedule import next_window, parse_window, zone
 
 SECTION = "update_manager"
 _ASSIGNMENTS = "providers/Microsoft.Maintenance/configurationAssignments"
@@ -131,8 +134,14 @@ def load(section: dict[str, Any], subscriptions: list[str]) -> Estate:
         machines.append(MachineSpec(**raw))
     configurations = []
     for i, raw in enumerate(section.get("configurations") or []):
-        if not isinstance(raw, dict) or not {"name", "start", "duration", "recur_every"} <= set(raw):
-            problems.append(f"{SECTION}.configurations[{i}]: needs name, start, duration, recur_every")
+        if (
+            not isinstance(raw, dict)
+            or not {"name", "duration", "recur_every"} <= set(raw)
+            or ("start" in raw) == ("start_in" in raw)
+        ):
+            problems.append(
+                f"{SECTION}.configurations[{i}]: needs name, duration, recur_every and one of start, start_in"
+            )
             continue
         configurations.append({"subscription": default_sub, "resource_group": "rg-patching", **raw})
     names = {c["name"] for c in configurations}
@@ -146,6 +155,9 @@ def load(section: dict[str, Any], subscriptions: list[str]) -> Estate:
     for i, raw in enumerate(section.get("runs") or []):
         if not isinstance(raw, dict) or raw.get("configuration") not in names or "at" not in raw:
             problems.append(f"{SECTION}.runs[{i}]: needs at and a configuration of {sorted(names)}")
+            continue
+        if raw["at"] != "window" and (isinstance(raw["at"], bool) or not isinstance(raw["at"], int | float)):
+            problems.append(f"{SECTION}.runs[{i}].at: seconds after the start, or 'window'")
             continue
         runs.append(raw)
     generated: list[MachineSpec] = []
@@ -340,9 +352,35 @@ def _run_machines(e: Estate, run: dict[str, Any]) -> list[MachineSpec]:
     return [m for m in e.machines if m.name in static]
 
 
+def _start_local(state: ScenarioState, config: dict[str, Any]) -> str:
+    """``startDateTime`` as Azure has it: ``start``, or ``start_in`` seconds after the clock's start
+    written as wall-clock time in the configuration's zone (so a demo window comes up soon)."""
+    if "start" in config:
+        return str(config["start"])
+    moment = state.clock.start + timedelta(seconds=float(config["start_in"]))
+    return moment.astimezone(zone(config.get("time_zone", "UTC"))).strftime("%Y-%m-%d %H:%M")
+
+
+def _run_start(state: ScenarioState, run: dict[str, Any]) -> datetime:
+    if run["at"] != "window":
+        return state.clock.start + timedelta(seconds=float(run["at"]))
+    # The configuration's first window from the clock's start; the grammar is the Maintenance RP's,
+    # computed with the exporter's parser (the exporter's own tests pin it down independently).
+    config = next(c for c in estate(state).configurations if c["name"] == run["configuration"])
+    window = parse_window(
+        _start_local(state, config),
+        config["duration"],
+        config.get("time_zone", "UTC"),
+        config["recur_every"],
+        config.get("expiration"),
+    )
+    upcoming = next_window(window, state.clock.start)
+    return upcoming.start if upcoming is not None else datetime.max.replace(tzinfo=UTC)
+
+
 def _run_state(state: ScenarioState, run: dict[str, Any]) -> tuple[datetime, datetime, str] | None:
     """(start, end, status) of a run that has started on the virtual clock, else None."""
-    start = state.clock.start + timedelta(seconds=float(run["at"]))
+    start = _run_start(state, run)
     end = start + timedelta(seconds=float(run.get("duration", 300)))
     now = state.clock.now()
     if now < start:
@@ -396,7 +434,7 @@ def installation_rows(state: ScenarioState, body: dict[str, Any]) -> list[dict[s
         if row is not None:
             latest[m.arm_id] = row
     configs = {c["name"]: c for c in e.configurations}
-    for run in sorted(e.runs, key=lambda r: float(r["at"])):
+    for run in sorted(e.runs, key=lambda r: _run_start(state, r)):
         current = _run_state(state, run)
         if current is None:
             continue
@@ -450,7 +488,7 @@ def configuration_rows(state: ScenarioState, body: dict[str, Any]) -> list[dict[
     rows = []
     for c in estate(state).configurations:
         window = {
-            "startDateTime": c["start"],
+            "startDateTime": _start_local(state, c),
             "duration": c["duration"],
             "timeZone": c.get("time_zone", "UTC"),
             "recurEvery": c["recur_every"],

@@ -161,3 +161,39 @@ def test_scenario_problems_are_listed_together() -> None:
             [SUB],
         )
     assert len(err.value.problems) == 4
+
+
+def test_a_run_at_window_starts_when_the_configuration_s_window_opens() -> None:
+    scenario = {
+        "start_time": "2026-11-21T12:00:00+00:00",
+        "subscriptions": [{"id": SUB}],
+        "resource_graph": {"quota_per_5s": 0},
+        "update_manager": {
+            "machines": [{"name": "vm-1", "patch_mode": "AutomaticByPlatform", "bypass": True}],
+            "configurations": [
+                {
+                    "name": "soon",
+                    "start_in": 300,
+                    "duration": "01:00",
+                    "recur_every": "Day",
+                    "time_zone": "W. Europe Standard Time",
+                }
+            ],
+            "assignments": [{"configuration": "soon", "machines": ["vm-1"]}],
+            "runs": [{"configuration": "soon", "at": "window", "duration": 60, "outcome": "Succeeded"}],
+        },
+    }
+    with start(scenario) as sim:
+        [config], _ = query(sim, fetch.CONFIGURATIONS)
+        # 12:05 UTC is 13:05 in Berlin (CET), written as Azure writes it: local wall-clock time.
+        assert config["properties"]["maintenanceWindow"]["startDateTime"] == "2026-11-21 13:05"
+        sim.clock.advance(290)
+        assert query(sim, fetch.RUNS)[0] == []
+        sim.clock.advance(20)
+        [run], _ = query(sim, fetch.RUNS)
+        assert (run["status"], run["startDateTime"]) == ("InProgress", "2026-11-21T12:05:00.0000000Z")
+        [install], _ = query(sim, fetch.INSTALLATIONS)
+        assert (install["status"], install["maintenanceRunId"]) == ("InProgress", run["runId"])
+        sim.clock.advance(60)
+        [run], _ = query(sim, fetch.RUNS)
+        assert run["status"] == "Completed"
