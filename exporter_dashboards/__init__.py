@@ -23,4 +23,4 @@ MODULES: tuple[ModuleType, ...] = (
 # Files in dashboards/ not generated here (yet): a dashboard merged from a branch that wrote JSON
 # by hand. They are exempt from the "committed = generated" and SDK round-trip tests and still
 # under every other dashboard test. Port each to a module (docs/dashboards.md) and remove it here.
-HAND_WRITTEN: frozenset[str] = frozenset({"arc-agents.json"})
+HAND_WRITTEN: frozenset[str] = frozenset({"arc-agents.json", "update-manager.json"})

@@ -246,18 +246,18 @@ SOURCES: tuple[SourceRow, ...] = (
                 "Agents out of support",
                 "Arc-enabled machines whose Connected Machine agent is older than its one-year support "
                 "window.",
-                f"count(azure_arc_agent_supported{{{JOB}}} == 0)",
+                f'sum(azure_arc_agent_support_machines{{{JOB}, state="unsupported"}})',
             ),
             Headline(
-                "Support ends within 30 days",
-                "Machines whose agent leaves support in the next 30 days.",
-                f"count((azure_arc_agent_support_end_timestamp_seconds{{{JOB}}} - time()) > 0 < 2592000)",
+                "Support ends soon",
+                "Machines whose agent leaves support within `expiring_within` (30 days by default).",
+                f'sum(azure_arc_agent_support_machines{{{JOB}, state="expiring"}})',
                 alarm=WARN,
             ),
             Headline(
                 "Machines disconnected",
                 "Arc machines that stopped sending heartbeats (Disconnected).",
-                f'count(azure_arc_machine_status{{{JOB}, status="Disconnected"}} == 1)',
+                f'sum(azure_arc_agents{{{JOB}, status="Disconnected"}})',
                 alarm=WARN,
             ),
         ],
@@ -278,33 +278,35 @@ SOURCES: tuple[SourceRow, ...] = (
                 "Critical patches pending",
                 "Machines (Azure VMs and Arc) with at least one critical patch pending in their last "
                 "assessment.",
-                f'count(azure_update_manager_pending_patches{{{JOB}, classification="Critical"}} > 0)',
+                "sum(azure_update_manager_machines_with_pending_patches"
+                f'{{{JOB}, classification="critical"}})',
             ),
             Headline(
                 "Stale assessments",
-                "Machines whose last patch assessment is older than two days: their pending counts are "
-                "not current.",
-                f"count(time() - azure_update_manager_assessment_timestamp_seconds{{{JOB}}} > 172800)",
+                "Machines whose last patch assessment is older than `assessment_stale_after` (2 days by "
+                "default) or missing for 7 days: their pending counts are not current.",
+                "sum(azure_update_manager_machines_by_assessment_freshness"
+                f'{{{JOB}, freshness=~"stale|none"}})',
                 alarm=WARN,
             ),
             Headline(
                 "Reboot pending",
                 "Machines waiting for a reboot to finish installing patches.",
-                f"count(azure_update_manager_reboot_pending{{{JOB}}} == 1)",
+                f"sum(azure_update_manager_machines_reboot_pending{{{JOB}}})",
                 alarm=WARN,
             ),
         ],
-        inventory=f"azure_update_manager_reboot_pending{{{SUB_RG}}}",
+        inventory=f"azure_update_manager_machine_reboot_pending{{{SUB_RG}}}",
         columns=[
             ResourceColumn(
                 "Machines with critical patches",
                 f"count by ({IDENTITY}) "
-                f'(azure_update_manager_pending_patches{{{SUB_RG}, classification="Critical"}} > 0)',
+                f'(azure_update_manager_machine_pending_patches{{{SUB_RG}, classification="critical"}} > 0)',
             ),
             ResourceColumn(
                 "Stale assessments",
                 f"count by ({IDENTITY}) "
-                f"(time() - azure_update_manager_assessment_timestamp_seconds{{{SUB_RG}}} > 172800)",
+                f"(time() - azure_update_manager_machine_assessment_timestamp_seconds{{{SUB_RG}}} > 172800)",
                 WARN,
             ),
         ],

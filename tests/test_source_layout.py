@@ -74,7 +74,7 @@ def test_spec_is_built_from_its_own_package(name: str) -> None:
     assert spec.options_type.__module__ == f"exporter.sources.{name}"
     doc = (SOURCES_DIR / name / "__init__.py").read_text()
     assert doc.startswith('"""'), f"{name}/__init__.py: module docstring with a sample exposition first"
-    assert "SPEC = register(" in doc
+    assert re.search(r"^SPEC(: [^=]+)? = register\(", doc, re.M), f"{name}: SPEC = register(SourceSpec(...))"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -8,4 +8,5 @@ from exporter.sources import arc_agents as arc_agents
 from exporter.sources import azure_stack_updates as azure_stack_updates
 from exporter.sources import scheduled_events as scheduled_events
 from exporter.sources import subscriptions as subscriptions
+from exporter.sources import update_manager as update_manager
 from exporter.sources import vmss_os_upgrades as vmss_os_upgrades

@@ -31,6 +31,7 @@ EVERYTHING: dict[str, Any] = {
             "vmss_os_upgrades": {"enabled": True, "interval": "10m"},
             "azure_stack_updates": {"enabled": True, "local_enabled": True},
             "arc_agents": {"enabled": True, "per_machine_series": False},
+            "update_manager": {"enabled": True, "aggregates_only": True},
         },
     },
 }

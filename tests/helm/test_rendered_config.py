@@ -139,7 +139,7 @@ def _pods(sim: Simulator, root: Path) -> tuple[list[dict[str, Any]], Pod, Pod]:
 def test_rendered_configs_pass_check_config(sim: Simulator, tmp_path: Path) -> None:
     _, deployment, daemonset = _pods(sim, tmp_path)
     for pod, sources in (
-        (deployment, "sources=arc_agents, subscriptions, vmss_os_upgrades"),
+        (deployment, "sources=arc_agents, subscriptions, update_manager, vmss_os_upgrades"),
         (daemonset, "sources=scheduled_events"),
     ):
         result = subprocess.run(
@@ -171,6 +171,7 @@ def test_deployment_pod_serves_readyz_and_its_sources_are_up(sim: Simulator, tmp
     assert 'azure_update_exporter_source_up{source="subscriptions"} 1.0' in metrics, metrics[:2000]
     assert 'azure_update_exporter_source_up{source="vmss_os_upgrades"} 1.0' in metrics
     assert 'azure_update_exporter_source_up{source="arc_agents"} 1.0' in metrics
+    assert 'azure_update_exporter_source_up{source="update_manager"} 1.0' in metrics
     assert 'source="scheduled_events"' not in metrics
     assert "azure_subscription_info{" in metrics
 

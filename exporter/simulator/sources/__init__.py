@@ -13,7 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from exporter.simulator.router import Router
-from exporter.simulator.sources import arc_agents, scheduled_events, subscriptions, vmss_os_upgrades
+from exporter.simulator.sources import (
+    arc_agents,
+    scheduled_events,
+    subscriptions,
+    update_manager,
+    vmss_os_upgrades,
+)
 from exporter.simulator.sources.azure_stack_updates import routes as azure_stack_updates
 
 
@@ -30,6 +36,7 @@ SOURCES: dict[str, SimulatedSource] = {
     "vmss_os_upgrades": SimulatedSource(vmss_os_upgrades.register, "vmss"),
     "azure_stack_updates": SimulatedSource(azure_stack_updates.register, "azure_stack"),
     "arc_agents": SimulatedSource(arc_agents.register, "arc_agents"),
+    "update_manager": SimulatedSource(update_manager.register, "update_manager"),
 }
 
 

@@ -339,7 +339,12 @@ def advisor_rows(state: ScenarioState, body: dict[str, Any]) -> list[dict[str, A
 
 
 def _is_machines_query(query: str) -> bool:
-    return "type =~ 'microsoft.hybridcompute/machines'" in query and "advisorresources" not in query
+    # The agent's own query (Update Manager's machines query also reads hybridcompute machines).
+    return (
+        "type =~ 'microsoft.hybridcompute/machines'" in query
+        and "agentversion" in query
+        and "advisorresources" not in query
+    )
 
 
 def _is_advisor_query(query: str) -> bool:
