@@ -42,6 +42,10 @@ log = logging.getLogger("exporter.http")
 WORKERS = 8
 IDLE_TIMEOUT = 10.0  # keep-alive idle time, and the deadline for a request's headers to arrive
 HANDSHAKE_TIMEOUT = 10.0
+# Waiting for a peer's TLS close_notify; asyncio's default of 30 s lets every idle keep-alive
+# client hold a connection (and shutdown) that long.
+TLS_SHUTDOWN_TIMEOUT = 2.0
+GRACEFUL_TIMEOUT = 3.0
 WRITE_TIMEOUT = 60.0  # one response to a client that reads slowly
 MAX_HEADER_BYTES = 32 * 1024
 MAX_BODY_BYTES = 64 * 1024
@@ -184,6 +188,7 @@ class HttpServer:
         config.bind = [f"fd://{self._sock.fileno()}"]
         config.keep_alive_timeout = idle_timeout
         config.ssl_handshake_timeout = HANDSHAKE_TIMEOUT
+        config.graceful_timeout = GRACEFUL_TIMEOUT
         config.h11_max_incomplete_size = MAX_HEADER_BYTES
         config.h2_max_header_list_size = MAX_HEADER_BYTES
         config.wsgi_max_body_size = MAX_BODY_BYTES
@@ -207,7 +212,7 @@ class HttpServer:
         self._started.wait(10)
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _EventLoop()
         loop.set_exception_handler(_quiet_connection_errors)
         self._loop = loop
         self._stopping = asyncio.Event()
@@ -227,8 +232,16 @@ class HttpServer:
             return
         if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stopping.set)
-        self._thread.join(10)
+        self._thread.join(GRACEFUL_TIMEOUT + TLS_SHUTDOWN_TIMEOUT + 5)
         self._app.close()
+
+
+class _EventLoop(asyncio.SelectorEventLoop):
+    async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
+        # Hypercorn's start_server call has no TLS shutdown timeout; this is where asyncio takes it.
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_shutdown_timeout", TLS_SHUTDOWN_TIMEOUT)
+        return await super().create_server(*args, **kwargs)
 
 
 def _quiet_connection_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
