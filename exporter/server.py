@@ -182,7 +182,11 @@ class HttpServer:
             raise
         self._port = int(self._sock.getsockname()[1])
         self._app = WsgiOnPool(
-            app, workers=workers, write_timeout=write_timeout, max_body_bytes=MAX_BODY_BYTES
+            app,
+            workers=workers,
+            write_timeout=write_timeout,
+            max_header_bytes=MAX_HEADER_BYTES,
+            max_body_bytes=MAX_BODY_BYTES,
         )
         config = _Config(context)
         config.bind = [f"fd://{self._sock.fileno()}"]
