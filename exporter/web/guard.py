@@ -51,22 +51,29 @@ class BasicAuth:
         stored = users.get(user)
         hashed = stored.encode() if stored is not None else _UNKNOWN_USER_HASH
         key = hashlib.sha256(b"\0".join((user.encode(), hashed, password.encode()))).digest()
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-        if cached is None:
+        verified = self._cached(key)
+        if verified is None:
             with self._bcrypt_lock:
-                self.bcrypt_calls += 1
-                try:
-                    cached = bcrypt.checkpw(password.encode(), hashed)
-                except ValueError:
-                    cached = False
-            with self._cache_lock:
-                self._cache[key] = cached
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return cached and stored is not None
+                # Scrapers that arrived together wait here for the first one's answer.
+                verified = self._cached(key)
+                if verified is None:
+                    self.bcrypt_calls += 1
+                    try:
+                        verified = bcrypt.checkpw(password.encode(), hashed)
+                    except ValueError:
+                        verified = False
+                    with self._cache_lock:
+                        self._cache[key] = verified
+                        while len(self._cache) > self._cache_size:
+                            self._cache.popitem(last=False)
+        return verified and stored is not None
+
+    def _cached(self, key: bytes) -> bool | None:
+        with self._cache_lock:
+            verified = self._cache.get(key)
+            if verified is not None:
+                self._cache.move_to_end(key)
+            return verified
 
 
 def _parse_basic(header: str) -> tuple[str, str] | None:

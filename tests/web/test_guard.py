@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from pathlib import Path
 
@@ -98,3 +99,19 @@ def test_web_config_edited_while_running(tmp_path: Path):
         fixed = requests.get(f"{base}/metrics", timeout=5)
         assert fixed.status_code == 200
         assert fixed.headers["X-Frame-Options"] == "deny"
+
+
+def test_concurrent_first_scrapes_share_one_bcrypt_comparison():
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(8)).decode()  # slow enough to overlap
+    guard = Guard(hello, lambda: WebSettings(users={"prometheus": hashed}))
+    statuses: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: statuses.append(call(guard, basic("prometheus", PASSWORD))[0]))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert statuses == ["200 OK"] * 8
+    assert guard.auth.bcrypt_calls == 1
