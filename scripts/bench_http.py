@@ -9,7 +9,8 @@ Scrapers run in a separate process (so their GIL is not the server's), each send
 Prometheus sends (OpenMetrics Accept, gzip) on its own keep-alive connection.
 Prints p50/p99/max per server; asserts nothing.
 
-Usage: .venv/bin/python scripts/bench_http.py [--scrapers 20] [--scrapes 15] [--subscriptions 2000]
+Usage: .venv/bin/python scripts/bench_http.py [--scrapers 20] [--scrapes 5] [--rounds 3]
+       [--subscriptions 2000] [--scale-sets 2000]
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=2000)
     parser.add_argument("--scale-sets", type=int, default=2000)
     parser.add_argument("--scrapers", type=int, default=20)
-    parser.add_argument("--scrapes", type=int, default=15, help="per scraper")
+    parser.add_argument("--scrapes", type=int, default=5, help="per scraper and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--verify", help=argparse.SUPPRESS)
     parser.add_argument("--auth", action="store_true", help=argparse.SUPPRESS)
@@ -189,21 +191,32 @@ def main() -> None:
     print(
         f"estate: {args.subscriptions} subscriptions, {args.scale_sets} scale sets; "
         f"exposition {size / 1024:.0f} KiB; "
-        f"{args.scrapers} concurrent scrapers x {args.scrapes} scrapes (OpenMetrics + gzip, keep-alive)"
+        f"{args.scrapers} concurrent scrapers x {args.scrapes} scrapes x {args.rounds} rounds "
+        "(OpenMetrics + gzip, keep-alive)"
     )
-    before = WsgirefServer(app)
-    report("before: wsgiref", measure(f"http://127.0.0.1:{before.port}/metrics", args))
-    before.stop()
-    after = HttpServer("127.0.0.1", 0, app)
-    after.start()
-    report("after: hypercorn", measure(f"http://127.0.0.1:{after.port}/metrics", args))
-    after.stop()
     with tempfile.TemporaryDirectory() as tmp:
-        web_config = tls_web_config(Path(tmp))
-        secure = HttpServer("127.0.0.1", 0, app, web_config_file=web_config)
+        before = WsgirefServer(app)
+        after = HttpServer("127.0.0.1", 0, app)
+        secure = HttpServer("127.0.0.1", 0, app, web_config_file=tls_web_config(Path(tmp)))
+        after.start()
         secure.start()
-        url = f"https://127.0.0.1:{secure.port}/metrics"
-        report("after: +tls+auth", measure(url, args, verify=str(Path(tmp) / "ca.pem"), auth=True))
+        ca = str(Path(tmp) / "ca.pem")
+        runs: dict[str, tuple[str, dict[str, Any]]] = {
+            "before: wsgiref": (f"http://127.0.0.1:{before.port}/metrics", {}),
+            "after: hypercorn": (f"http://127.0.0.1:{after.port}/metrics", {}),
+            "after: +tls+auth": (f"https://127.0.0.1:{secure.port}/metrics", {"verify": ca, "auth": True}),
+        }
+        results: dict[str, dict[str, list[Any]]] = {label: {"timings": [], "errors": []} for label in runs}
+        # Rounds alternate between the servers, so load from elsewhere on the machine hits all alike.
+        for _ in range(args.rounds):
+            for label, (url, options) in runs.items():
+                result = measure(url, args, **options)
+                results[label]["timings"] += result["timings"]
+                results[label]["errors"] += result["errors"]
+        for label, result in results.items():
+            report(label, result)
+        before.stop()
+        after.stop()
         secure.stop()
     exporter.stop()
 
