@@ -18,6 +18,8 @@ from typing import Any
 
 log = logging.getLogger("exporter.http")
 
+WRITE_CHUNK = 256 * 1024
+
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
@@ -64,16 +66,23 @@ class WsgiOnPool:
             async with asyncio.timeout(self.write_timeout):
                 await _respond(send, status, headers, payload)
         except TimeoutError:
+            # Returning with the body incomplete makes Hypercorn close the connection.
             log.debug("http write timed out client=%s", scope.get("client"))
-            raise
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    # In chunks: each send waits for the socket to drain, so a client that stops reading holds at
+    # most one chunk in the transport's buffer, not a copy of the whole exposition.
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    last = max(len(body) - 1, 0) // WRITE_CHUNK * WRITE_CHUNK  # where the final chunk starts
+    for start in range(0, last, WRITE_CHUNK):
+        await send(
+            {"type": "http.response.body", "body": body[start : start + WRITE_CHUNK], "more_body": True}
+        )
+    await send({"type": "http.response.body", "body": body[last:], "more_body": False})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -103,6 +112,9 @@ def _run_wsgi(app: WsgiApp, environ: Environ) -> tuple[int, list[tuple[bytes, by
                 close()
     except Exception:
         log.exception("http handler failed path=%s", environ.get("PATH_INFO"))
+        return 500, [(b"content-length", b"0")], b""
+    if not started:
+        log.error("http handler sent no status path=%s", environ.get("PATH_INFO"))
         return 500, [(b"content-length", b"0")], b""
     status, headers = started[0]
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]

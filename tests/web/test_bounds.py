@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter.server import MAX_HEADER_BYTES, WORKERS
+from exporter.server import MAX_HEADER_BYTES, WORKERS, HttpServer
 from tests.web.support import make_pki, served, write_web_config
 
 STALLED = 150
@@ -151,3 +151,24 @@ def test_silent_tls_clients_do_not_block_handshakes(tmp_path: Path):
         finally:
             for sock in silent:
                 sock.close()
+
+
+def test_a_client_that_stops_reading_is_cut_off_after_the_write_timeout():
+    body = b"x" * (64 * 1024 * 1024)  # far more than the kernel's socket buffers hold
+
+    def big(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    server = HttpServer("127.0.0.1", 0, big, write_timeout=0.3)
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(1.0)  # not reading: the server's writes stall, then time out
+            received = 0
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+        assert 0 < received < len(body) // 2, received  # cut off, then closed (EOF)
+    finally:
+        server.stop()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import ssl
+import textwrap
 from pathlib import Path
 
+import bcrypt
 import pytest
+import yaml
 
 from exporter.web.config import CIPHER_SUITES, WebConfigError, load_web_config, parse_web_config
 from tests.web.support import PASSWORD_HASH, make_pki, write_web_config
@@ -219,3 +224,15 @@ def test_inline_certificate_and_key(pki_dir, tmp_path):
     assert settings.tls is not None
     assert settings.tls.cert_file is None
     build_context(settings.tls, http2=True)  # loads without files on disk
+
+
+def test_the_documented_example_is_valid(tmp_path):
+    docs = (Path(__file__).resolve().parents[2] / "docs/web-config.md").read_text()
+    blocks = [textwrap.dedent(b) for b in re.findall(r"```yaml\n(.*?)```", docs, flags=re.DOTALL)]
+    example = next(b for b in blocks if "tls_server_config" in b and "basic_auth_users" in b)
+    pki = make_pki(tmp_path / "pki")
+    shutil.copy(pki.cert_file, tmp_path / "tls.crt")
+    shutil.copy(pki.key_file, tmp_path / "tls.key")
+    settings = load_web_config(write_web_config(tmp_path, yaml.safe_load(example)))
+    assert settings.tls is not None
+    assert bcrypt.checkpw(b"example-password", settings.users["prometheus"].encode())
