@@ -180,10 +180,11 @@ class _Parser:
                 self.fail(where, f"unknown key; allowed keys: {', '.join(allowed)}")
         return {str(k): v for k, v in data.items() if k in allowed}
 
-    def string(self, raw: object, key: str) -> str:
+    def string(self, raw: object, key: str, *, secret: bool = False) -> str:
         if isinstance(raw, str):
             return raw
-        self.fail(key, f"must be a string, got {raw!r}")
+        got = type(raw).__name__ if secret else repr(raw)  # never echo a private key
+        self.fail(key, f"must be a string, got {got}")
         return ""
 
     def strings(self, raw: object, key: str) -> list[str]:
@@ -230,7 +231,7 @@ class _Parser:
             if raw.get(name) not in (None, "")
         }
         inline = {
-            name: self.string(raw[name], f"{key}.{name}")
+            name: self.string(raw[name], f"{key}.{name}", secret=name == "key")
             for name in ("cert", "key", "client_ca")
             if raw.get(name) not in (None, "")
         }
