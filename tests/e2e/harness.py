@@ -9,7 +9,8 @@ Pieces (the fixtures in ``conftest.py`` wire them together):
   port, with 1s scrape/evaluation intervals and 1s Alertmanager grouping.
 - :class:`WebhookSink` is the Alertmanager receiver: an in-process HTTP server recording every payload.
 - :class:`ExporterProcess` runs ``python -m exporter demo|serve`` as a subprocess and waits for
-  ``/readyz``; :class:`SimulatorProcess` runs ``python -m exporter.simulator`` and drives its fault API.
+  ``/readyz`` (``scheme``/``client``: over HTTPS with a CA, basic auth, a client certificate);
+  :class:`SimulatorProcess` runs ``python -m exporter.simulator`` and drives its fault API.
 - :func:`load_rules` copies ``alerts/*.yaml`` into the temp dir and can rewrite every ``for:`` to a
   short duration, the one knob the e2e tests turn for speed; expressions, labels and annotations are
   unchanged.
