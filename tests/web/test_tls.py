@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 import requests
 
@@ -176,3 +180,39 @@ def test_http2_key_controls_alpn(pki, http2, selected):
             server.port, pki.ca_file, maximum=ssl.TLSVersion.TLSv1_3, alpn=["h2", "http/1.1"]
         ) as tls:
             assert tls.selected_alpn_protocol() == selected
+
+
+def h2_get(port: int, ca_file: Path, path: str, headers: list[tuple[str, str]]) -> tuple[int, bytes]:
+    """One HTTP/2 request with the h2 protocol library over a real TLS socket (ALPN h2)."""
+    with handshake(port, ca_file, maximum=ssl.TLSVersion.TLSv1_3, alpn=["h2"]) as tls:
+        assert tls.selected_alpn_protocol() == "h2"
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        request = [(":method", "GET"), (":path", path), (":scheme", "https"), (":authority", "127.0.0.1")]
+        conn.send_headers(1, [*request, *headers], end_stream=True)
+        tls.sendall(conn.data_to_send())
+        status, body = 0, b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            data = tls.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    return status, body
+            tls.sendall(conn.data_to_send())
+        raise AssertionError("no complete HTTP/2 response")
+
+
+def test_http2_scrape_with_basic_auth(tls_auth, pki):
+    server, _ = tls_auth
+    token = base64.b64encode(f"prometheus:{PASSWORD}".encode()).decode()
+    status, body = h2_get(server.port, pki.ca_file, "/metrics", [("authorization", f"Basic {token}")])
+    assert status == 200
+    assert b"fake_value 0.0" in body
+    assert h2_get(server.port, pki.ca_file, "/metrics", [])[0] == 401
