@@ -77,11 +77,17 @@ class Exporter:
     def start(self, *, serve: bool = True, schedule: bool = True) -> None:
         if serve:
             host, port = parse_listen_address(self.config.web.listen_address)
-            self._server = HttpServer(host, port, make_app(self.registry, self.states, self.renderer))
+            self._server = HttpServer(
+                host,
+                port,
+                make_app(self.registry, self.states, self.renderer),
+                web_config_file=self.config.web.config_file,
+            )
             self._server.start()
             log.info(
-                "listening address=%s sources=%s",
+                "listening address=%s tls=%s sources=%s",
                 f"{_display_host(host)}:{self._server.port}",
+                str(self._server.tls).lower(),
                 ",".join(s.name for s in self.states) or "none",
             )
         if schedule:

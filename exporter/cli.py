@@ -21,6 +21,7 @@ from exporter.app import Exporter
 from exporter.buildinfo import build_revision
 from exporter.config import ENV_PREFIX, Config, ConfigError, load
 from exporter.core.registry import all_specs
+from exporter.web.config import WebConfigError
 
 COMMANDS = ("serve", "demo", "collect", "check-config")
 logger = logging.getLogger("exporter.cli")
@@ -31,6 +32,12 @@ def _common_options() -> argparse.ArgumentParser:
     parent.add_argument("--config.file", dest="config_file", metavar="PATH", help="YAML configuration file")
     parent.add_argument(
         "--web.listen-address", dest="listen_address", metavar="HOST:PORT", help="where to serve"
+    )
+    parent.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        metavar="PATH",
+        help="exporter-toolkit web config (TLS, basic auth, headers); see docs/web-config.md",
     )
     parent.add_argument("--log.level", dest="log_level", choices=["debug", "info", "warning", "error"])
     parent.add_argument("--log.format", dest="log_format", choices=["logfmt", "json"])
@@ -81,6 +88,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if args.listen_address:
         out.setdefault("web", {})["listen_address"] = args.listen_address
+    if args.web_config_file:
+        out.setdefault("web", {})["config_file"] = args.web_config_file
     if args.log_level:
         out.setdefault("log", {})["level"] = args.log_level
     if args.log_format:
@@ -123,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_config(config: Config) -> int:
     enabled = ", ".join(config.enabled_sources()) or "none"
-    print(f"config ok: cloud={config.azure.cloud} sources={enabled}")  # noqa: T201 - CLI output
+    web = f" web_config={config.web.config_file}" if config.web.config_file else ""
+    print(f"config ok: cloud={config.azure.cloud} sources={enabled}{web}")  # noqa: T201 - CLI output
     return 0
 
 
@@ -154,6 +164,9 @@ def serve(config: Config, *, ready: threading.Event | None = None) -> int:
         exporter.start()
     except OSError as exc:
         logger.error("cannot listen address=%s error=%r", config.web.listen_address, exc.strerror)  # noqa: TRY400
+        return 2
+    except WebConfigError as exc:
+        logger.error("web config invalid file=%s errors=%r", config.web.config_file, exc.errors)  # noqa: TRY400
         return 2
     if ready:
         ready.set()

@@ -19,6 +19,7 @@ from typing import Any, Union
 import yaml
 
 from exporter.core.registry import all_specs
+from exporter.web.config import WebConfigError, load_web_config
 
 ENV_PREFIX = "AUE_"
 DEFAULT_PORT = 10061
@@ -43,6 +44,8 @@ def _duration(default: float, minimum: float = 0.0) -> Any:
 @dataclass(frozen=True)
 class WebConfig:
     listen_address: str = f":{DEFAULT_PORT}"
+    # The Prometheus exporter-toolkit web-config file (TLS, basic auth, headers); see docs/web-config.md.
+    config_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,11 +300,21 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
             parse_listen_address(web.listen_address)
         except ValueError:
             builder.fail("web.listen_address", web.listen_address, "host:port, :port or [ipv6]:port")
+        _check_web_config_file(builder, web.config_file)
     if azure is not None:
         _check_azure(builder, azure)
     if builder.errors:
         raise ConfigError(builder.errors)
     return Config(web=web, log=log, azure=azure, sources=sources)
+
+
+def _check_web_config_file(builder: _Builder, path: str | None) -> None:
+    if not path:
+        return
+    try:
+        load_web_config(path)
+    except WebConfigError as exc:
+        builder.errors.extend(f"web.config_file ({path}): {error}" for error in exc.errors)
 
 
 def _build_sources(builder: _Builder, raw: object) -> dict[str, SourceConfig]:

@@ -14,6 +14,7 @@ from typing import Any
 from exporter import log
 from exporter.config import DEFAULT_PORT, ConfigError, from_dict, merge
 from exporter.core.registry import all_specs
+from exporter.web.config import load_web_config
 
 logger = logging.getLogger("exporter.demo")
 
@@ -71,8 +72,9 @@ def run_demo(overrides: dict[str, Any]) -> int:
             return 2
         host, _, port = config.web.listen_address.rpartition(":")
         shown = host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        tls = bool(config.web.config_file) and load_web_config(str(config.web.config_file)).tls is not None
         print(  # noqa: T201 - the demo's one line of instructions
-            f"demo: exporter on http://{shown}:{port}/metrics "
+            f"demo: exporter on {'https' if tls else 'http'}://{shown}:{port}/metrics "
             f"(simulated Azure at {info['base_url']}; Ctrl-C stops)",
             flush=True,
         )

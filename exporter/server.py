@@ -1,55 +1,67 @@
 """HTTP: `/metrics` (text or OpenMetrics, gzip on request), `/healthz`, `/readyz` and a landing page.
 
 The metrics path only renders what the background refresh stored; it never calls Azure.
+Served by Hypercorn (asyncio): slow and stalled clients hold no thread, the app runs on a
+bounded worker pool, a request's headers must arrive within the idle timeout and fit in
+MAX_HEADER_BYTES (else 431). `--web.config.file` adds TLS, basic auth and headers (exporter.web).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import html
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from socketserver import ThreadingMixIn
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HypercornConfig
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from exporter import __version__
 from exporter.core.render import FamilyFilter, Renderer
 from exporter.core.state import SourceState
+from exporter.web.asgi import WsgiOnPool
+from exporter.web.config import WebConfigError, load_web_config
+from exporter.web.guard import Guard
+from exporter.web.tls import ReloadingServerContext, WebConfigWatcher
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
+log = logging.getLogger("exporter.http")
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _ThreadingWSGIServer6(_ThreadingWSGIServer):
-    address_family = socket.AF_INET6
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Access logs would be one line per scrape; deliberately silent."""
+# Bounds. Scrapes are a handful of small requests; nothing legitimate comes near these.
+WORKERS = 8
+IDLE_TIMEOUT = 10.0  # keep-alive idle time, and the deadline for a request's headers to arrive
+HANDSHAKE_TIMEOUT = 10.0
+# Waiting for a peer's TLS close_notify; asyncio's default of 30 s lets every idle keep-alive
+# client hold a connection (and shutdown) that long.
+TLS_SHUTDOWN_TIMEOUT = 2.0
+GRACEFUL_TIMEOUT = 3.0
+WRITE_TIMEOUT = 60.0  # one response to a client that reads slowly
+MAX_HEADER_BYTES = 32 * 1024
+MAX_BODY_BYTES = 64 * 1024
+BACKLOG = 128
 
 
 def make_app(
     registry: CollectorRegistry, states: Sequence[SourceState], renderer: Renderer | None = None
 ) -> WsgiApp:
     # The renderer serves scrapes from its per-snapshot cache; `name[]` selects families from the
-    # full registry; the registry app answers OPTIONS and other methods.
+    # full registry; the registry app answers OPTIONS and other methods. HEAD gets GET's headers
+    # (the server drops the body).
     registry_app = make_wsgi_app(registry)
 
     def metrics(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        if renderer is None or environ.get("REQUEST_METHOD") != "GET":
+        if renderer is None or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return registry_app(environ, start_response)  # type: ignore[no-any-return]
         encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
         names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
@@ -117,21 +129,128 @@ def _landing(start_response: StartResponse, states: Sequence[SourceState]) -> li
     return [page]
 
 
+class _Config(HypercornConfig):
+    """Hypercorn settings whose TLS context is ours (reloading, web-config driven)."""
+
+    def __init__(self, context: ReloadingServerContext | None) -> None:
+        super().__init__()
+        self._context = context
+
+    @property
+    def ssl_enabled(self) -> bool:
+        return self._context is not None
+
+    def create_ssl_context(self) -> ReloadingServerContext | None:
+        return self._context
+
+
 class HttpServer:
-    def __init__(self, host: str, port: int, app: WsgiApp) -> None:
-        server_class: type[_ThreadingWSGIServer] = (
-            _ThreadingWSGIServer6 if ":" in host else _ThreadingWSGIServer
+    """Binds at construction (so a taken port fails `Exporter.start`), serves in a thread."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: WsgiApp,
+        *,
+        web_config_file: str | Path | None = None,
+        workers: int = WORKERS,
+        idle_timeout: float = IDLE_TIMEOUT,
+        write_timeout: float = WRITE_TIMEOUT,
+    ) -> None:
+        context: ReloadingServerContext | None = None
+        if web_config_file:
+            watcher = WebConfigWatcher(Path(web_config_file), load_web_config)
+            settings = watcher.current()
+            if settings is None:
+                load_web_config(web_config_file)  # raises WebConfigError with every problem
+                raise WebConfigError(["web config changed while starting"])
+            app = Guard(app, watcher.current)
+            if settings.tls is not None:
+                context = ReloadingServerContext(watcher)
+                context.current()  # fail now, not on the first handshake
+            if not settings.http2 and settings.tls is None:
+                log.debug("http_server_config.http2 has no effect without TLS")
+        self.tls = context is not None
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, port))
+            self._sock.listen(BACKLOG)
+        except OSError:
+            self._sock.close()
+            raise
+        self._port = int(self._sock.getsockname()[1])
+        self._app = WsgiOnPool(
+            app,
+            workers=workers,
+            write_timeout=write_timeout,
+            max_header_bytes=MAX_HEADER_BYTES,
+            max_body_bytes=MAX_BODY_BYTES,
         )
-        self._server = make_server(host, port, app, server_class, handler_class=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        config = _Config(context)
+        config.bind = [f"fd://{self._sock.fileno()}"]
+        config.keep_alive_timeout = idle_timeout
+        config.ssl_handshake_timeout = HANDSHAKE_TIMEOUT
+        config.graceful_timeout = GRACEFUL_TIMEOUT
+        config.h11_max_incomplete_size = MAX_HEADER_BYTES
+        config.h2_max_header_list_size = MAX_HEADER_BYTES
+        config.wsgi_max_body_size = MAX_BODY_BYTES
+        config.include_server_header = False
+        config.accesslog = None
+        quiet = logging.getLogger("exporter.http.server")
+        quiet.setLevel(logging.WARNING)  # not hypercorn's "Running on ... (CTRL + C to quit)"
+        config.errorlog = quiet
+        self._config = config
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._port
 
     def start(self) -> None:
         self._thread.start()
+        self._started.wait(10)
+
+    def _run(self) -> None:
+        loop = _EventLoop()
+        loop.set_exception_handler(_quiet_connection_errors)
+        self._loop = loop
+        self._stopping = asyncio.Event()
+        self._sock.detach()  # hypercorn owns the descriptor from here on (fd:// binding)
+        loop.call_soon(self._started.set)
+        try:
+            loop.run_until_complete(
+                serve(self._app, self._config, shutdown_trigger=self._stopping.wait, mode="asgi")  # type: ignore[arg-type]
+            )
+        finally:
+            loop.close()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if not self._thread.is_alive() and self._loop is None:
+            self._sock.close()
+            self._app.close()
+            return
+        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(GRACEFUL_TIMEOUT + TLS_SHUTDOWN_TIMEOUT + 5)
+        self._app.close()
+
+
+class _EventLoop(asyncio.SelectorEventLoop):
+    async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
+        # Hypercorn's start_server call has no TLS shutdown timeout; this is where asyncio takes it.
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_shutdown_timeout", TLS_SHUTDOWN_TIMEOUT)
+        return await super().create_server(*args, **kwargs)
+
+
+def _quiet_connection_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # Clients that drop mid-handshake or send junk are routine on a network; not errors of ours.
+    if isinstance(context.get("exception"), OSError):
+        log.debug("http connection error %s", context.get("message"))
+        return
+    loop.default_exception_handler(context)

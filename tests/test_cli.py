@@ -11,6 +11,7 @@ import yaml
 from exporter.config import merge
 from exporter.demo import simulator_config
 from exporter.simulator import FaultRule, start
+from tests.web.support import PASSWORD_HASH, make_pki, write_web_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,9 +59,33 @@ def test_collect_once_exits_1_when_a_source_fails(tmp_path: Path):
 def test_collector_flag_disables_a_source(tmp_path: Path):
     result = run("check-config", "--no-collector.subscriptions", "--collector.scheduled_events")
     assert result.returncode == 0, result.stderr
-    assert "sources=scheduled_events" in result.stdout
+    enabled = set(result.stdout.split("sources=", 1)[1].strip().split(", "))
+    assert "scheduled_events" in enabled
+    assert "subscriptions" not in enabled
 
 
 def test_unknown_flag_is_a_usage_error():
     result = run("serve", "--no-such-flag")
     assert result.returncode == 2
+
+
+def test_bad_web_config_key_exits_2_naming_the_key(tmp_path: Path):
+    web = tmp_path / "web.yml"
+    web.write_text("tls_server_config:\n  cert_file: server.crt\n  key_fil: server.key\n")
+    for command in ("check-config", "serve"):
+        result = run(command, "--web.config.file", str(web), "--web.listen-address", "127.0.0.1:0")
+        assert result.returncode == 2, (command, result.stderr)
+        assert "tls_server_config.key_fil: unknown key" in result.stderr
+        assert "tls_server_config.cert_file" in result.stderr  # the missing file too, in one run
+
+
+def test_check_config_accepts_a_valid_web_config(tmp_path: Path):
+    pki = make_pki(tmp_path)
+    document = {
+        "tls_server_config": {"cert_file": "server.crt", "key_file": "server.key"},
+        "basic_auth_users": {"prometheus": PASSWORD_HASH},
+    }
+    web = write_web_config(pki.directory, document)
+    result = run("check-config", "--web.config.file", str(web))
+    assert result.returncode == 0, result.stderr
+    assert f"web_config={web}" in result.stdout

@@ -76,7 +76,7 @@ def _keys(cls: type, prefix: str) -> list[str]:
 
 
 def test_every_config_key_is_documented():
-    keys = [*_keys(AzureConfig, "azure"), "web.listen_address", "log.level", "log.format"]
+    keys = [*_keys(AzureConfig, "azure"), "web.listen_address", "web.config_file", "log.level", "log.format"]
     keys += [f"sources.<name>.{k}" for k in ("enabled", "interval", "timeout")]
     missing = [k for k in keys if f"`{k}`" not in CONFIG_MD]
     assert not missing

@@ -3,7 +3,8 @@
 - ``binaries``: paths of prometheus, promtool and alertmanager; a missing one fails the test.
 - ``webhook``: a started :class:`WebhookSink` (Alertmanager's receiver).
 - ``alertmanager``: a started :class:`Alertmanager` sending to ``webhook``.
-- ``start_prometheus(targets, rule_files=(), alertmanager=None)``: starts a :class:`Prometheus`.
+- ``start_prometheus(targets, rule_files=(), alertmanager=None, **options)``: starts a :class:`Prometheus`
+  (``scrape_options``, ``extra_scrape_configs``: TLS, basic auth, more jobs).
 - ``alert_rules``: ``alerts/*.yaml`` copied to a temp dir with every ``for:`` set to ``E2E_FOR``.
 - ``start_exporter(exporter)``: starts an :class:`ExporterProcess` (``.demo(...)``/``.serve(...)``).
 - ``demo_exporter``: one ``python -m exporter demo`` per module, ready.
@@ -79,7 +80,10 @@ def start_prometheus(binaries: dict[str, str], tmp_path: Path) -> Iterator[Calla
     started: list[Prometheus] = []
 
     def start(
-        targets: Sequence[str], rule_files: Sequence[Path] = (), alertmanager: Alertmanager | None = None
+        targets: Sequence[str],
+        rule_files: Sequence[Path] = (),
+        alertmanager: Alertmanager | None = None,
+        **options: Any,
     ) -> Prometheus:
         prom = Prometheus(
             tmp_path / f"prometheus-{len(started)}",
@@ -87,6 +91,7 @@ def start_prometheus(binaries: dict[str, str], tmp_path: Path) -> Iterator[Calla
             rule_files=rule_files,
             alertmanager=alertmanager.address if alertmanager else None,
             binary=binaries["prometheus"],
+            **options,
         )
         started.append(prom)
         return prom.start()

@@ -9,7 +9,8 @@ Pieces (the fixtures in ``conftest.py`` wire them together):
   port, with 1s scrape/evaluation intervals and 1s Alertmanager grouping.
 - :class:`WebhookSink` is the Alertmanager receiver: an in-process HTTP server recording every payload.
 - :class:`ExporterProcess` runs ``python -m exporter demo|serve`` as a subprocess and waits for
-  ``/readyz``; :class:`SimulatorProcess` runs ``python -m exporter.simulator`` and drives its fault API.
+  ``/readyz`` (``scheme``/``client``: over HTTPS with a CA, basic auth, a client certificate);
+  :class:`SimulatorProcess` runs ``python -m exporter.simulator`` and drives its fault API.
 - :func:`load_rules` copies ``alerts/*.yaml`` into the temp dir and can rewrite every ``for:`` to a
   short duration, the one knob the e2e tests turn for speed; expressions, labels and annotations are
   unchanged.
@@ -518,9 +519,14 @@ class Prometheus:
         alertmanager: str | None = None,
         binary: str | None = None,
         interval: str = "1s",
+        scrape_options: Mapping[str, Any] | None = None,
+        extra_scrape_configs: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.workdir = workdir
         self.targets = list(targets)
+        # Merged into the exporter job (scheme, tls_config, basic_auth, ...); extra jobs verbatim.
+        self.scrape_options = dict(scrape_options or {})
+        self.extra_scrape_configs = [dict(job) for job in extra_scrape_configs]
         self.rule_files = [Path(p) for p in rule_files]
         self.alertmanager = alertmanager
         self.binary = binary or require_binary("prometheus")
@@ -536,7 +542,10 @@ class Prometheus:
                 "evaluation_interval": self.interval,
             },
             "rule_files": [str(p) for p in self.rule_files],
-            "scrape_configs": [{"job_name": JOB_NAME, "static_configs": [{"targets": self.targets}]}],
+            "scrape_configs": [
+                {"job_name": JOB_NAME, "static_configs": [{"targets": self.targets}], **self.scrape_options},
+                *self.extra_scrape_configs,
+            ],
         }
         if self.alertmanager:
             config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [self.alertmanager]}]}]}
@@ -749,11 +758,22 @@ class ExporterProcess:
     (a config dict written to YAML; it must carry the listen address, see ``simulator_config``).
     """
 
-    def __init__(self, workdir: Path, args: Sequence[str], address: str, name: str = "exporter") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        args: Sequence[str],
+        address: str,
+        name: str = "exporter",
+        scheme: str = "http",
+        client: Mapping[str, Any] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.args = list(args)
         self.address = address
         self.name = name
+        self.scheme = scheme
+        # requests keyword arguments for talking to it (verify=CA file, auth, cert) under a web config.
+        self.client = dict(client or {})
         self.process: ManagedProcess | None = None
 
     @classmethod
@@ -764,11 +784,20 @@ class ExporterProcess:
         )
 
     @classmethod
-    def serve(cls, workdir: Path, config: Mapping[str, Any], address: str) -> ExporterProcess:
+    def serve(
+        cls,
+        workdir: Path,
+        config: Mapping[str, Any],
+        address: str,
+        extra_args: Sequence[str] = (),
+        scheme: str = "http",
+        client: Mapping[str, Any] | None = None,
+    ) -> ExporterProcess:
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "exporter.yaml"
         config_path.write_text(yaml.safe_dump(dict(config), sort_keys=False))
-        return cls(workdir, ["serve", "--config.file", str(config_path)], address, name="exporter-serve")
+        args = ["serve", "--config.file", str(config_path), *extra_args]
+        return cls(workdir, args, address, name="exporter-serve", scheme=scheme, client=client)
 
     @property
     def argv(self) -> list[str]:
@@ -776,7 +805,7 @@ class ExporterProcess:
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"{self.scheme}://{self.address}"
 
     def start(self, timeout: float = READY_TIMEOUT) -> ExporterProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -785,7 +814,7 @@ class ExporterProcess:
         )
         self.process.start()
         wait_until(
-            lambda: requests.get(f"{self.url}/readyz", timeout=2).status_code == 200,
+            lambda: requests.get(f"{self.url}/readyz", timeout=2, **self.client).status_code == 200,
             f"{self.name} to answer 200 on {self.url}/readyz",
             timeout=timeout,
             alive=[self.process],
@@ -798,7 +827,7 @@ class ExporterProcess:
 
     def metrics(self) -> str:
         """The classic text exposition (no OpenMetrics Accept header)."""
-        response = requests.get(f"{self.url}/metrics", timeout=5)
+        response = requests.get(f"{self.url}/metrics", timeout=5, **self.client)
         response.raise_for_status()
         return response.text
 
