@@ -30,13 +30,18 @@ def test_cluster_id_gives_lowercased_identity_labels() -> None:
         ("/subscriptions/ABC", ("abc", "", "abc")),  # a subscription: no resource group
         ("/subscriptions/abc/resourceGroups/RG", ("abc", "rg", "rg")),
         # `resourcegroups` further down is a name, not the resource group position.
-        ("/subscriptions/s/resourcegroups/g/providers/x.y/things/resourcegroups", ("s", "g", "resourcegroups")),
+        (
+            "/subscriptions/s/resourcegroups/g/providers/x.y/things/resourcegroups",
+            ("s", "g", "resourcegroups"),
+        ),
         ("/providers/Microsoft.Update.Admin", ("", "", "microsoft.update.admin")),
         ("", ("", "", "")),
         ("  ", ("", "", "")),
     ],
 )
-def test_identity_labels_come_from_the_arm_positions(resource_id: str, expected: tuple[str, str, str]) -> None:
+def test_identity_labels_come_from_the_arm_positions(
+    resource_id: str, expected: tuple[str, str, str]
+) -> None:
     assert resource_identity(resource_id).labels == expected
 
 

@@ -105,7 +105,9 @@ def _fetch_local(
     jobs = []
     for cluster in clusters:
         before = previous.get(cluster)
-        fallback = _unreached(before, LOCAL, cluster, cluster, ctx.azure.cloud.arm_endpoint, resource_id=cluster)
+        fallback = _unreached(
+            before, LOCAL, cluster, cluster, ctx.azure.cloud.arm_endpoint, resource_id=cluster
+        )
         jobs.append((pool.submit(local.read_cluster, ctx, cluster, before, settings), before, fallback))
     for future, before, fallback in jobs:
         _settle(ctx, future, before, fallback, out)
@@ -154,7 +156,15 @@ def _unreached(
     if resource_id:  # an Azure Local cluster: the `stamp` label is its name, as after a success
         name = resource_identity(resource_id).name
     return Stamp(
-        platform, name, key, endpoint, "", None, api_up=False, api_consecutive_failures=1, resource_id=resource_id
+        platform,
+        name,
+        key,
+        endpoint,
+        "",
+        None,
+        api_up=False,
+        api_consecutive_failures=1,
+        resource_id=resource_id,
     )
 
 

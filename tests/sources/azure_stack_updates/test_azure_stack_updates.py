@@ -485,7 +485,12 @@ def test_translate_exact_series() -> None:
                  version="10.2411.0.24", package_type="Solution") == 1.0  # fmt: skip
     assert value(reg, "azure_stack_update_api_up", **hub_labels) == 1.0
     # Never reached: the Default Provider Subscription is unknown, so the identity labels are empty.
-    dark = {"platform": "hub", "subscription_id": "", "resource_group": "", "stamp": "adminmanagement.dark.contoso.com"}
+    dark = {
+        "platform": "hub",
+        "subscription_id": "",
+        "resource_group": "",
+        "stamp": "adminmanagement.dark.contoso.com",
+    }
     assert value(reg, "azure_stack_update_api_up", **dark) == 0.0
     assert value(reg, "azure_stack_update_api_consecutive_failures", **dark) == 4.0
     assert value(reg, "azure_stack_update_in_progress", **dark) is None

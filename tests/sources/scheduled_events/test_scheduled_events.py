@@ -192,9 +192,12 @@ def test_freeze_scheduled_exact_series() -> None:
             tuple(sorted({**event, "event_status": "Scheduled"}.items())): 1.0,
             tuple(sorted({**event, "event_status": "Started"}.items())): 0.0,
         }
-        assert reg.get_sample_value(
-            "azure_scheduled_event_description_info", {**event, "description": FREEZE_DESCRIPTION}
-        ) == 1.0
+        assert (
+            reg.get_sample_value(
+                "azure_scheduled_event_description_info", {**event, "description": FREEZE_DESCRIPTION}
+            )
+            == 1.0
+        )
         duration = {"event_id": FREEZE_ID, "event_type": "Freeze"}
         assert reg.get_sample_value("azure_scheduled_event_duration_seconds", duration) == 5.0
         assert reg.get_sample_value("azure_scheduled_events_document_incarnation") == 2.0
@@ -251,8 +254,13 @@ def test_freeze_started_has_no_not_before_series() -> None:
         event = {"event_id": FREEZE_ID, "event_type": "Freeze"}
         # The same info series as while Scheduled; only the status family moved.
         assert "event_status" not in dict(next(iter(info)))
-        assert reg.get_sample_value("azure_scheduled_event_status", {**event, "event_status": "Started"}) == 1.0
-        assert reg.get_sample_value("azure_scheduled_event_status", {**event, "event_status": "Scheduled"}) == 0.0
+        assert (
+            reg.get_sample_value("azure_scheduled_event_status", {**event, "event_status": "Started"}) == 1.0
+        )
+        assert (
+            reg.get_sample_value("azure_scheduled_event_status", {**event, "event_status": "Scheduled"})
+            == 0.0
+        )
         duration = {"event_id": FREEZE_ID, "event_type": "Freeze"}
         assert reg.get_sample_value("azure_scheduled_event_duration_seconds", duration) == 5.0
         assert reg.get_sample_value("azure_scheduled_events_document_incarnation") == 3.0
