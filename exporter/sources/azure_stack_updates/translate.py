@@ -48,7 +48,8 @@ class _Families:
         )
         self.stamp_info = g(
             "stamp_info",
-            "Every stamp with its lowercased resource id (Hub update location, Azure Local cluster); always 1.",
+            "Every stamp with its lowercased resource id (Hub update location, Azure Local cluster); "
+            "always 1.",
             [*STAMP, "resource_id"],
         )
         self.current_version = g(
