@@ -25,6 +25,7 @@ from exporter.core.errors import PayloadError, Reason, SourceError
 from exporter.core.registry import all_specs
 from exporter.core.source import Issue
 from exporter.sources.azure_stack_updates import SPEC
+from exporter.sources.azure_stack_updates.fetch import _unique_names
 from exporter.sources.azure_stack_updates.fetch_hub import HubTarget, parse_targets
 from exporter.sources.azure_stack_updates.model import (
     Run,
@@ -560,3 +561,28 @@ def test_spec_registration_and_demo_config() -> None:
         "https://127.0.0.1:8443/azurestack/seattle",
     ]
     assert demo["local_enabled"] is True
+
+
+def test_clusters_of_one_name_in_two_resource_groups_keep_their_name() -> None:
+    # The identity labels tell them apart; only Hub stamps of one region get an `@host` suffix.
+    other = CLUSTER.replace("rg-azlocal-ams01", "rg-azlocal-dr")
+    stamps = [
+        Stamp(LOCAL, "azl-ams01", cid, "https://management.azure.com", "v", None, True, 0, resource_id=cid)
+        for cid in (CLUSTER, other)
+    ]
+    hubs = [
+        Stamp(HUB, "east", f"https://h{i}.example", f"https://h{i}.example", "v", None, True, 0)
+        for i in (1, 2)
+    ]
+    assert [s.name for s in _unique_names([*stamps, *hubs])] == [
+        "azl-ams01",
+        "azl-ams01",
+        "east",
+        "east@h2.example",
+    ]
+    reg = registry(Snapshot(datetime(2026, 11, 21, tzinfo=UTC), tuple(stamps), ()))
+    up = samples(reg, "azure_stack_update_api_up")
+    assert {dict(k)["resource_group"] for k in up if dict(k)["platform"] == "local"} == {
+        "rg-azlocal-ams01",
+        "rg-azlocal-dr",
+    }
