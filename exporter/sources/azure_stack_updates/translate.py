@@ -81,7 +81,7 @@ class _Families:
             "as Installed): 1 for the current state, 0 for the others.",
             [*UPDATE, "state"],
         )
-        self.final_updates = gauge(
+        self.settled_updates = gauge(
             "azure_stack_updates",
             f"Exposed updates that are idle (Ready, HasPrerequisite, ...) or final (Installed, Obsolete, "
             f"...), by state; 0 for each such state. {CACHED}",
@@ -124,7 +124,7 @@ class _Families:
     def cached(self) -> list[GaugeMetricFamily]:
         return [
             self.api_up, self.api_failures, self.api_info, self.stamp_info, self.current_version,
-            self.location_state, self.last_success, self.in_progress, self.update_state, self.final_updates,
+            self.location_state, self.last_success, self.in_progress, self.update_state, self.settled_updates,
             self.update_info, self.installed,
             self.run_state, self.run_start, self.run_end, self.run_steps, self.current_step, self.limit,
         ]  # fmt: skip
@@ -159,7 +159,7 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
             if update.installed is not None:
                 f.installed.add_metric([*base, update.name], update.installed.timestamp())
         for state, count in settled.items():
-            f.final_updates.add_metric([*base, state], float(count))
+            f.settled_updates.add_metric([*base, state], float(count))
         for run in data.runs:
             labels = [*base, run.update, run.run_id]
             add_state(f.run_state, labels, run.state, RUN_STATES)
