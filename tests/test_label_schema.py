@@ -153,8 +153,7 @@ def test_every_resource_has_one_info_with_its_resource_id(timeline: list[Exposit
                     s.labels.get("resource_group", ""),
                     s.labels[name_label],
                 )
-                # Hub stamps: the `stamp` label may be a configured name rather than the region.
-                assert identity in identities or s.labels.get("platform") == "hub", (
+                assert identity in identities, (
                     f"{source}: {s.family}{s.labels} has no `_info` series to join with"
                 )
 
