@@ -36,8 +36,10 @@ UID = "azure-update-azure-stack-updates"
 SOURCE = "azure_stack_updates"
 
 SEL = f'{JOB}, platform=~"$platform", stamp=~"$stamp"'
-STAMP_ID = "job, instance, platform, stamp"
-RUN_ID = "job, instance, platform, stamp, update, run_id"
+# A stamp's identity labels (docs/metrics.md, label schema): a Hub stamp's subscription is its
+# Default Provider Subscription and its resource group system.<region>.
+STAMP_ID = "job, instance, platform, subscription_id, resource_group, stamp"
+RUN_ID = f"{STAMP_ID}, update, run_id"
 RUN_STATE = "azure_stack_update_run_state"
 RUN_STATES = {"InProgress": ("InProgress", BUSY), "Succeeded": ("Succeeded", OK), "Failed": ("Failed", BAD)}
 
@@ -100,12 +102,12 @@ def build() -> dm.Dashboard:
                         "Current version per stamp",
                         "Installed version, update state, last successful update and whether an update runs "
                         "now, per Hub stamp (platform hub, stamp = region) and Azure Local cluster (platform "
-                        "local, stamp = cluster resource id).",
+                        "local, stamp = cluster name, with its subscription and resource group).",
                         [
                             f"azure_stack_update_last_success_timestamp_seconds{{{SEL}}} * 1000 * on "
                             f"({STAMP_ID}) "
-                            f"group_left (current_version, current_oem_version) "
-                            f"azure_stack_update_location_info{{{SEL}}}",
+                            f"group_left (version, oem_version) "
+                            f"azure_stack_update_current_version{{{SEL}}}",
                             f"max by ({STAMP_ID}, state) (azure_stack_update_location_state{{{SEL}}} == 1)",
                             f"azure_stack_update_in_progress{{{SEL}}}",
                             f"azure_stack_update_api_up{{{SEL}}}",
@@ -113,8 +115,9 @@ def build() -> dm.Dashboard:
                         [
                             Column("platform", "Platform"),
                             Column("stamp", "Stamp"),
-                            Column("current_version", "Version"),
-                            Column("current_oem_version", "OEM version"),
+                            Column("resource_group", "Resource group"),
+                            Column("version", "Version"),
+                            Column("oem_version", "OEM version"),
                             Column("state", "Update state"),
                             Column(value("A"), "Last success", unit="dateTimeFromNow"),
                             Column(
@@ -125,7 +128,7 @@ def build() -> dm.Dashboard:
                             ),
                             Column("instance", "Reported by"),
                         ],
-                        hide=(value("B"),),
+                        hide=(value("B"), "subscription_id"),
                         sort=Sort("Stamp"),
                     ),
                     24,
@@ -189,28 +192,26 @@ def build() -> dm.Dashboard:
                 (
                     table_panel(
                         "Current step",
-                        "The deepest InProgress step of each running run (the failed step of a failed run) "
-                        "and "
-                        "how long the run has been going.",
+                        "The deepest InProgress step of each running run (the failed step of a failed run), "
+                        "how long the run has been going and how long ago that step started.",
                         [
                             f"azure_stack_update_run_duration_seconds{{{SEL}}} * on ({RUN_ID}) "
-                            "group_left (phase, step, status) "
-                            f"azure_stack_update_run_current_step_info{{{SEL}}}"
+                            "group_left (phase, step) "
+                            f"azure_stack_update_run_current_step_start_timestamp_seconds{{{SEL}}}",
+                            f"time() - azure_stack_update_run_current_step_start_timestamp_seconds{{{SEL}}}",
+                            f"max by ({RUN_ID}, state) ({RUN_STATE}{{{SEL}}} == 1)",
                         ],
                         [
                             Column("stamp", "Stamp"),
                             Column("update", "Update"),
                             Column("phase", "Phase"),
                             Column("step", "Step"),
-                            Column(
-                                "status",
-                                "Status",
-                                mappings={"InProgress": ("InProgress", BUSY), "Error": ("Error", BAD)},
-                            ),
-                            Column("Value", "Running for", unit="s"),
+                            Column("state", "Run", mappings=RUN_STATES),
+                            Column(value("A"), "Running for", unit="s"),
+                            Column(value("B"), "On this step for", unit="s"),
                             Column("platform", "Platform"),
                         ],
-                        hide=("instance", "run_id"),
+                        hide=("instance", "run_id", "subscription_id", "resource_group", value("C")),
                     ),
                     14,
                 ),
@@ -256,8 +257,7 @@ def build() -> dm.Dashboard:
                     timeseries_panel(
                         "Run durations",
                         "Duration of each exposed run; a running run's line grows until it ends (compare "
-                        "with "
-                        "the configured limit).",
+                        "with the configured limit).",
                         [
                             Series(
                                 f"azure_stack_update_run_duration_seconds{{{SEL}}}", "{{stamp}} {{update}}"
@@ -276,10 +276,12 @@ def build() -> dm.Dashboard:
                 (
                     table_panel(
                         "Updates",
-                        "The newest updates per stamp (bounded by max_updates) with their state and "
-                        "installation time.",
+                        "The newest updates per stamp (bounded by max_updates) with their version, the state "
+                        "of those being worked on or failed, and the installation time of installed ones "
+                        "(idle and final updates have no state series: see Idle and final updates).",
                         [
-                            f"azure_stack_update_state{{{SEL}}} == 1",
+                            f"azure_stack_update_info{{{SEL}}}",
+                            f"max by ({STAMP_ID}, update, state) (azure_stack_update_state{{{SEL}}} == 1)",
                             f"azure_stack_update_installed_timestamp_seconds{{{SEL}}} * 1000",
                         ],
                         [
@@ -287,13 +289,30 @@ def build() -> dm.Dashboard:
                             Column("update", "Update"),
                             Column("version", "Version"),
                             Column("state", "State"),
-                            Column(value("B"), "Installed", unit="dateTimeAsIso"),
+                            Column(value("C"), "Installed", unit="dateTimeAsIso"),
                             Column("platform", "Platform"),
                         ],
-                        hide=("instance", value("A")),
+                        hide=(
+                            "instance",
+                            "subscription_id",
+                            "resource_group",
+                            "package_type",
+                            value("A"),
+                            value("B"),
+                        ),
                         sort=Sort("Update", desc=True),
                     ),
-                    12,
+                    8,
+                ),
+                (
+                    bargauge_panel(
+                        "Idle and final updates",
+                        "Exposed updates waiting for an operator (Ready, HasPrerequisite, ...) or done for "
+                        "good (Installed, Obsolete, Recalled, Invalid), by state, over the selected stamps.",
+                        f"sum by (state) (azure_stack_updates{{{SEL}}}) > 0",
+                        "{{state}}",
+                    ),
+                    4,
                 ),
             ),
         ],

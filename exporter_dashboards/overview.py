@@ -104,19 +104,6 @@ def or_not_enabled(expr: str, source: str, *, on: str = "", base: str = "") -> s
     return f"({expr}) or on ({on}) ({base} * on () group_left () ({state}))"
 
 
-def from_resource_id(selector: str, label: str = "stamp") -> str:
-    """`selector` (ending in `}`) with subscription_id and resource_group taken from the ARM id in
-    `label`, filtered by the subscription and resource group variables: for a source whose
-    series carry the full id instead of the shared labels."""
-    id_filter = "/subscriptions/(?:$subscription)/resourcegroups/(?:$resource_group)/.+"
-    filtered = f'{selector[:-1]}, {label}=~"{id_filter}"}}'
-    return (
-        f'label_replace(label_replace({filtered}, "subscription_id", "$1", "{label}", '
-        f'"/subscriptions/([^/]+)/.*"), "resource_group", "$1", "{label}", '
-        f'"/subscriptions/[^/]+/resourcegroups/([^/]+)/.*")'
-    )
-
-
 SE_UNTIL = f"azure_scheduled_event_seconds_until_not_before{{{JOB}}}"
 LOCAL = 'platform="local"'
 
@@ -156,7 +143,8 @@ SOURCES: tuple[SourceRow, ...] = (
             Headline(
                 "Events in progress",
                 "Distinct events that have started (VMs paused, rebooting or being redeployed now).",
-                f'count(group by (event_id) (azure_scheduled_event_info{{{JOB}, event_status="Started"}}))',
+                "count(group by (event_id) "
+                f'(azure_scheduled_event_status{{{JOB}, event_status="Started"}} == 1))',
                 alarm=BUSY,
             ),
         ],
@@ -183,11 +171,9 @@ SOURCES: tuple[SourceRow, ...] = (
                 f'sum(azure_vmss_os_upgrade_instances{{{JOB}, state="failed"}}) > 0',
             ),
         ],
-        inventory=f"azure_vmss_upgrade_policy_info{{{SUB_RG}}}",
+        inventory=f"azure_vmss_info{{{SUB_RG}}}",
         columns=[
-            ResourceColumn(
-                "Scale sets", f"count by ({IDENTITY}) (azure_vmss_upgrade_policy_info{{{SUB_RG}}})", None
-            ),
+            ResourceColumn("Scale sets", f"count by ({IDENTITY}) (azure_vmss_info{{{SUB_RG}}})", None),
             ResourceColumn(
                 "Scale sets upgrading",
                 f"count by ({IDENTITY}) "
@@ -215,8 +201,8 @@ SOURCES: tuple[SourceRow, ...] = (
             Headline(
                 "Stamps with a failed run",
                 "Stamps whose latest run of some update ended Failed and was not resumed yet.",
-                f'count(count by (platform, stamp) (azure_stack_update_run_state{{{JOB}, state="Failed"}} '
-                "== 1))",
+                "count(count by (platform, subscription_id, resource_group, stamp) "
+                f'(azure_stack_update_run_state{{{JOB}, state="Failed"}} == 1))',
             ),
             Headline(
                 "Update APIs unreachable",
@@ -224,14 +210,19 @@ SOURCES: tuple[SourceRow, ...] = (
                 f"count(azure_stack_update_api_up{{{JOB}}} == 0)",
             ),
         ],
-        # Azure Local clusters only (a Hub stamp is a region, not an ARM resource).
-        inventory=from_resource_id(f"azure_stack_update_location_info{{{JOB}, {LOCAL}}}"),
+        # Azure Local clusters only: a Hub stamp's subscription_id and resource_group are those of
+        # its own admin ARM (Default Provider Subscription, system.<region>), not of the estate.
+        inventory=f"azure_stack_update_stamp_info{{{SUB_RG}, {LOCAL}}}",
         columns=[
             ResourceColumn(
                 "Azure Local clusters updating",
-                f"sum by ({IDENTITY}) "
-                f"({from_resource_id(f'azure_stack_update_in_progress{{{JOB}, {LOCAL}}}')})",
+                f"sum by ({IDENTITY}) (azure_stack_update_in_progress{{{SUB_RG}, {LOCAL}}})",
                 BUSY,
+            ),
+            ResourceColumn(
+                "Azure Local runs failed",
+                f"count by ({IDENTITY}) "
+                f'(azure_stack_update_run_state{{{SUB_RG}, {LOCAL}, state="Failed"}} == 1) > 0',
             ),
         ],
     ),
@@ -465,9 +456,9 @@ def resource_table() -> Cell:
         "Resource groups across sources",
         "One row per resource group that any source has a resource in, joined on subscription_id and "
         "resource_group; a cell links to that source's dashboard (filtered to the resource group where "
-        'the dashboard can). "not enabled": the exporter does not run that source. Azure Local '
-        "clusters are placed by their resource id; Azure Stack Hub stamps and Scheduled Events have no "
-        "resource group yet and are counted in their rows above.",
+        'the dashboard can). "not enabled": the exporter does not run that source. Azure Stack Hub stamps '
+        "(their subscription is the stamp's own admin subscription) and Scheduled Events (IMDS names VMs "
+        "only by name) have no resource group of the estate and are counted in their rows above.",
         exprs,
         columns,
         hide=(value("A"), "instance"),

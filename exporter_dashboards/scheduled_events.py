@@ -36,6 +36,18 @@ SOURCE = "scheduled_events"
 
 SEL = f'{JOB}, node=~"$node"'
 INFO = f"azure_scheduled_event_info{{{SEL}}}"
+STATUS = f"azure_scheduled_event_status{{{SEL}}}"
+EVENT = "job, instance, event_id"
+# The info series (fixed for an event's life) with the event's current status and its description
+# (empty when Azure sends none) joined on: one row per event and affected VM.
+DESCRIPTION = (
+    f"(azure_scheduled_event_description_info{{{SEL}}} or on ({EVENT}) "
+    f"group by ({EVENT}, event_type, node) ({STATUS}))"
+)
+EVENTS = (
+    f"({INFO} * on ({EVENT}) group_left (event_status) ({STATUS} == 1) "
+    f"* on ({EVENT}) group_left (description) {DESCRIPTION})"
+)
 UNTIL = f"azure_scheduled_event_seconds_until_not_before{{{SEL}}}"
 # Red when due within a minute, orange within 15 minutes, yellow within the hour.
 COUNTDOWN = ((None, "red"), (60, "orange"), (900, "yellow"), (3600, OK))
@@ -44,7 +56,7 @@ INFO_JOIN = "* on (job, instance, event_id, resource) group_left (event_status, 
 
 def distinct_events(status: str) -> str:
     # An event for an availability set or scale set is reported by every member: count it once.
-    return f'count(group by (event_id) (azure_scheduled_event_info{{{SEL}, event_status="{status}"}}))'
+    return f'count(group by (event_id) (azure_scheduled_event_status{{{SEL}, event_status="{status}"}} == 1))'
 
 
 def build() -> dm.Dashboard:
@@ -88,8 +100,9 @@ def build() -> dm.Dashboard:
                     stat_panel(
                         "Scheduled events by type",
                         "Distinct scheduled events per type right now.",
-                        "count by (event_type) (group by (event_id, event_type) (azure_scheduled_event_info"
-                        f'{{{SEL}, event_status="Scheduled"}})) or on (event_type) (0 * max by (event_type) '
+                        "count by (event_type) (group by (event_id, event_type) (azure_scheduled_event_status"
+                        f'{{{SEL}, event_status="Scheduled"}} == 1)) '
+                        "or on (event_type) (0 * max by (event_type) "
                         f"(azure_scheduled_events{{{SEL}}}))",
                         legend="{{event_type}}",
                         steps=((None, OK), (1, WARN)),
@@ -109,9 +122,9 @@ def build() -> dm.Dashboard:
                         "member: the Reported by column names the exporter instance, VM the affected "
                         "resource.",
                         [
-                            f"{UNTIL} {INFO_JOIN} {INFO}",
+                            f"{UNTIL} {INFO_JOIN} {EVENTS}",
                             f"azure_scheduled_event_not_before_timestamp_seconds"
-                            f"{{{SEL}}} * 1000 {INFO_JOIN} {INFO}",
+                            f"{{{SEL}}} * 1000 {INFO_JOIN} {EVENTS}",
                         ],
                         [
                             Column(value("A"), "Starts in", unit="s", steps=COUNTDOWN),
@@ -146,7 +159,7 @@ def build() -> dm.Dashboard:
                     [
                         Series(
                             "count by (event_type, event_status) (group by (event_id, event_type, "
-                            f"event_status) ({INFO}))",
+                            f"event_status) ({STATUS} == 1))",
                             "{{event_type}} {{event_status}}",
                         )
                     ],
@@ -300,7 +313,7 @@ def _in_progress_table() -> table.Panel:
         "Pending and started events (NotBefore is emptied once an event starts; Azure removes it about "
         "10 minutes later) with the expected impact of each (DurationInSeconds; empty when Azure sends "
         "-1, unknown).",
-        [INFO, f"azure_scheduled_event_duration_seconds{{{SEL}}}"],
+        [EVENTS, f"azure_scheduled_event_duration_seconds{{{SEL}}}"],
         columns,
         transformations=[
             dm.DataTransformerConfig(id_val="joinByField", options={"byField": "event_id", "mode": "outer"}),

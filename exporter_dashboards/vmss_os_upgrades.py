@@ -46,7 +46,8 @@ UID = "azure-update-vmss-os-upgrades"
 SOURCE = "vmss_os_upgrades"
 
 SEL = f"{JOB}, {SUBSCRIPTION}, {RESOURCE_GROUP}"
-POLICY = f"azure_vmss_upgrade_policy_info{{{SEL}}}"
+SCALE_SETS = f"azure_vmss_info{{{SEL}}}"
+MODE = f"azure_vmss_upgrade_policy_mode{{{SEL}}}"
 STATUS = "azure_vmss_os_upgrade_status"
 INSTANCES = f"azure_vmss_os_upgrade_instances{{{SEL}}}"
 VMSS_ID = "job, instance, subscription_id, resource_group, vmss"
@@ -72,7 +73,7 @@ def build() -> dm.Dashboard:
                     stat_panel(
                         "Scale sets",
                         "Every scale set Resource Graph returns for the selected subscriptions.",
-                        f"count({POLICY}) or vector(0)",
+                        f"count({SCALE_SETS}) or vector(0)",
                     ),
                     4,
                 ),
@@ -126,7 +127,7 @@ def build() -> dm.Dashboard:
                     bargauge_panel(
                         "Scale sets by upgrade mode",
                         "upgradePolicy.mode of every scale set.",
-                        f"count by (mode) ({POLICY})",
+                        f"count by (mode) ({MODE} == 1)",
                         "{{mode}}",
                     ),
                     8,
@@ -187,10 +188,10 @@ def build() -> dm.Dashboard:
                         "image, error code, start (relative) and end.",
                         [
                             f"({STATUS}{{{SEL}}} == 1) * on ({VMSS_ID}) group_left (started_by, "
-                            "target_image, "
-                            f"error_code) azure_vmss_os_upgrade_info{{{SEL}}}",
+                            f"target_image) azure_vmss_os_upgrade_info{{{SEL}}}",
                             f"azure_vmss_os_upgrade_start_timestamp_seconds{{{SEL}}} * 1000",
                             f"azure_vmss_os_upgrade_end_timestamp_seconds{{{SEL}}} * 1000",
+                            f"azure_vmss_os_upgrade_error{{{SEL}}}",
                         ],
                         [
                             Column("subscription_id", "subscription_id"),
@@ -208,7 +209,7 @@ def build() -> dm.Dashboard:
                             Column("target_image", "target_image"),
                             Column("error_code", "error_code"),
                         ],
-                        hide=(value("A"), "instance"),
+                        hide=(value("A"), value("D"), "instance"),
                         sort=Sort("started", desc=True),
                     ),
                     24,
@@ -300,8 +301,8 @@ def build() -> dm.Dashboard:
         "fleet overview, per-scale-set progress of the latest upgrade, and the history of outcomes.",
         variables=[
             job_variable(SOURCE),
-            subscription_variable("azure_vmss_upgrade_policy_info"),
-            resource_group_variable("azure_vmss_upgrade_policy_info"),
+            subscription_variable("azure_vmss_info"),
+            resource_group_variable("azure_vmss_info"),
         ],
         rows=[fleet, per_scale_set, history, freshness],
         time_from="now-24h",

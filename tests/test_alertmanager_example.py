@@ -93,7 +93,7 @@ def test_inhibition_during_an_update() -> None:
     [rule] = config["inhibit_rules"]
     assert rule["source_matchers"] == ['alertname="AzureStackUpdateInProgress"']
     assert rule["target_matchers"] == ['severity="warning"', 'alertname!="AzureStackUpdateRunTooLong"']
-    assert rule["equal"] == ["platform", "stamp"]
+    assert rule["equal"] == ["platform", "subscription_id", "resource_group", "stamp"]
     # The source alert exists, is not itself a warning, and carries the labels the rule matches on.
     [source] = [r for r in _shipped_alerts() if r["alert"] == "AzureStackUpdateInProgress"]
     assert source["labels"]["severity"] == "info"

@@ -32,8 +32,3 @@ def add_state(
 
 def timestamp(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
-
-
-def lower_id(resource_id: str) -> str:
-    # ARM IDs vary in case between APIs and tables; mixed case would duplicate series.
-    return resource_id.lower()

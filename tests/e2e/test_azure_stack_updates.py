@@ -11,6 +11,7 @@ with its three receivers pointed at webhook sinks and its grouping timers shorte
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,9 @@ def test_success_to_chat_failure_to_paging_and_maintenance_inhibition(
         "job": harness.JOB_NAME,
         "instance": exp.address,
         "platform": "hub",
+        # The simulator's Default Provider Subscription of the region, and System.{region}.
+        "subscription_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "azurestack:north")),
+        "resource_group": "system.north",
         "stamp": "north",
     }
     assert success["annotations"]["summary"] == "An Azure Stack update completed successfully."
@@ -256,6 +260,8 @@ def test_unreachable_admin_api_mid_update_pages_and_resolves(
         "job": harness.JOB_NAME,
         "instance": exp.address,
         "platform": "hub",
+        "subscription_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "azurestack:north")),
+        "resource_group": "system.north",
         "stamp": "north",
     }
     assert firing["annotations"]["runbook_url"] == RUNBOOK + "azurestackupdateapiunreachable"

@@ -44,9 +44,9 @@ def test_overview_shows_not_enabled_exactly_for_sources_the_exporter_does_not_ru
     running = _check_overview(prom)
     assert {"scheduled_events", "vmss_os_upgrades", "azure_stack_updates"} <= running
 
-    # The resource table joins VMSS and Azure Local (placed by its resource id) rows.
+    # The resource table joins VMSS and Azure Local rows on their shared identity labels.
     cells = _resource_table(prom)
-    assert sum(cells["Scale sets"].values()) == len(prom.query("azure_vmss_upgrade_policy_info"))
+    assert sum(cells["Scale sets"].values()) == len(prom.query("azure_vmss_info"))
     assert cells["Scale sets"][("6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10", "rg-web-prod")] == 1
     assert (
         cells["Azure Local clusters updating"][("9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4", "rg-azlocal-ams01")]

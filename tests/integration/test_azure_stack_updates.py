@@ -3,6 +3,7 @@ azure-core pipelines, real sockets, the exporter's scheduler and collector; no m
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ SUB_LOCAL = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4"
 CLUSTER = (
     f"/subscriptions/{SUB_LOCAL}/resourcegroups/rg-azl/providers/microsoft.azurestackhci/clusters/azl-01"
 )
+LOCAL = {"platform": "local", "subscription_id": SUB_LOCAL, "resource_group": "rg-azl", "stamp": "azl-01"}
 SCENARIO: dict[str, Any] = {
     "start_time": "2026-11-21T10:00:00Z",
     "identity": {"token_lifetime_seconds": 10_000_000},
@@ -104,7 +106,10 @@ def value(exporter: Exporter, name: str, **labels: str) -> float | None:
 
 
 def hub(stamp: str) -> dict[str, str]:
-    return {"platform": "hub", "stamp": stamp}
+    # The simulator's Default Provider Subscription of a region (scenario.py) and System.{region}.
+    subscription = str(uuid.uuid5(uuid.NAMESPACE_URL, f"azurestack:{stamp}"))
+    group = f"system.{stamp}"
+    return {"platform": "hub", "subscription_id": subscription, "resource_group": group, "stamp": stamp}
 
 
 def source_value(exporter: Exporter, name: str, **labels: str) -> float | None:
@@ -123,8 +128,8 @@ def test_discovery_tokens_fallback_and_metrics(sim: Simulator, make: Callable[..
     assert sim.requests.count("azurestack.update_locations", status=400) == 1
     assert value(exporter, "azure_stack_update_api_info", **hub("south"), api_version="2016-05-01",
                  endpoint=f"{sim.base_url}/azurestack/south") == 1.0  # fmt: skip
-    assert value(exporter, "azure_stack_update_location_info", **hub("north"), current_version="1.2406.1.23",
-                 current_oem_version="") == 1.0  # fmt: skip
+    assert value(exporter, "azure_stack_update_current_version", **hub("north"), version="1.2406.1.23",
+                 oem_version="") == 1.0  # fmt: skip
     assert (
         value(exporter, "azure_stack_update_location_state", **hub("north"), state="UpdateInProgress") == 1.0
     )
@@ -135,16 +140,14 @@ def test_discovery_tokens_fallback_and_metrics(sim: Simulator, make: Callable[..
         s.labels
         for f in exporter.registry.collect()
         for s in f.samples
-        if s.name == "azure_stack_update_run_current_step_info" and s.labels["stamp"] == "south"
+        if s.name == "azure_stack_update_run_current_step_start_timestamp_seconds"
+        and s.labels["stamp"] == "south"
     ]
-    assert (failed["phase"], failed["step"], failed["status"]) == (
-        "Cloud Update",
-        "Restart Storage Hosts",
-        "Error",
-    )
-    local = {"platform": "local", "stamp": CLUSTER}
+    assert (failed["phase"], failed["step"]) == ("Cloud Update", "Restart Storage Hosts")
+    local = LOCAL
+    assert value(exporter, "azure_stack_update_stamp_info", **local, resource_id=CLUSTER) == 1.0
     assert value(exporter, "azure_stack_update_state", **local, update="Solution10.2411.0.24",
-                 version="10.2411.0.24", state="Installing") == 1.0  # fmt: skip
+                 state="Installing") == 1.0  # fmt: skip
     assert value(exporter, "azure_update_exporter_azure_requests_total", api="azurestack", code="200") >= 10
     assert source_value(exporter, "errors_total", reason="bad_request") == 0.0
 
@@ -176,8 +179,8 @@ def test_a_run_progresses_succeeds_and_sets_last_success(
     ended = value(exporter, "azure_stack_update_run_end_timestamp_seconds", **run)
     assert value(exporter, "azure_stack_update_last_success_timestamp_seconds", **hub("north")) == ended
     assert value(exporter, "azure_stack_update_run_duration_seconds", **run) == 1200.0
-    assert value(exporter, "azure_stack_update_location_info", **hub("north"), current_version="1.2408.0.19",
-                 current_oem_version="") == 1.0  # fmt: skip
+    assert value(exporter, "azure_stack_update_current_version", **hub("north"), version="1.2408.0.19",
+                 oem_version="") == 1.0  # fmt: skip
 
 
 def _north_run(exporter: Exporter) -> dict[str, str]:
@@ -252,7 +255,8 @@ def test_every_hub_stamp_dark_fails_the_refresh(sim: Simulator, make: Callable[.
 def test_unreachable_endpoint_from_the_start(sim: Simulator, make: Callable[..., Exporter]) -> None:
     exporter = make(("north", "nowhere"), local_enabled=False)
     assert exporter.refresh_all_once() == {SOURCE: True}
-    dark = {"platform": "hub", "stamp": "127.0.0.1"}  # never reached: named after its host
+    # Never reached: named after its host; its Default Provider Subscription is not known yet.
+    dark = {"platform": "hub", "subscription_id": "", "resource_group": "", "stamp": "127.0.0.1"}
     assert value(exporter, "azure_stack_update_api_up", **dark) == 0.0
     assert value(exporter, "azure_stack_update_in_progress", **dark) is None
     assert source_value(exporter, "errors_total", reason="not_found") == 1.0
@@ -278,7 +282,7 @@ def test_local_through_resource_graph_only(sim: Simulator, make: Callable[..., E
     exporter = make((), local_source="resource_graph")
     assert exporter.refresh_all_once() == {SOURCE: True}
     assert sim.requests.count("arm.azurestackhci.*") == 0
-    local = {"platform": "local", "stamp": CLUSTER}
+    local = LOCAL
     assert value(exporter, "azure_stack_update_in_progress", **local) == 1.0
     assert (
         value(exporter, "azure_stack_update_api_info", **local, endpoint="resource_graph", api_version="")

@@ -32,6 +32,7 @@ def test_real_credential_and_arm_listing(sim, make_exporter):
                 "azure_subscription_info",
                 {
                     "subscription_id": sub.lower(),
+                    "resource_id": f"/subscriptions/{sub.lower()}",
                     "display_name": _name(sim, sub),
                     "tenant_id": sim.tenant_id.lower(),
                 },

@@ -78,6 +78,14 @@ class Machine:
     last_attempt_desired_version: str
 
     @property
+    def resource_id(self) -> str:
+        """The lowercased ARM id (subscription, group and name are already lowercased)."""
+        return (
+            f"/subscriptions/{self.subscription_id}/resourcegroups/{self.resource_group}"
+            f"/providers/microsoft.hybridcompute/machines/{self.name}"
+        )
+
+    @property
     def key(self) -> tuple[str, str, str]:
         return (self.subscription_id, self.resource_group, self.name)
 

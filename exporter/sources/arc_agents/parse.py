@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from exporter.core.errors import Reason
-from exporter.core.families import lower_id
+from exporter.core.identity import normalise_resource_id
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso
 from exporter.sources.arc_agents.model import (
@@ -138,7 +138,7 @@ def parse_machine(row: object, problems: Problems) -> Machine | None:
     if not isinstance(row, Mapping):
         problems.add("row", Reason.MALFORMED_PAYLOAD, "Resource Graph row is not an object; skipped", "")
         return None
-    match = _MACHINE_ID.match(lower_id(_text(row.get("id"))))
+    match = _MACHINE_ID.match(normalise_resource_id(_text(row.get("id"))))
     if match is None:
         problems.add("row:id", Reason.MISSING_FIELD, "row without an Arc machine resource id; skipped", "")
         return None

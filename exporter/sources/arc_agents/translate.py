@@ -29,8 +29,9 @@ CACHED = (
 _PER_MACHINE: list[tuple[str, str, list[str]]] = [
     (
         "azure_arc_machine_info",
-        "Every Arc-enabled server (Resource Graph) with labels that do not change over its life; always 1.",
-        [*LABELS, "kind", "os_type", "os_sku", "location"],
+        "Every Arc-enabled server (Resource Graph) with its full lowercased resource id and labels that "
+        "do not change over its life; always 1.",
+        [*LABELS, "resource_id", "kind", "os_type", "os_sku", "location"],
     ),
     (
         "azure_arc_agent_version_info",
@@ -111,7 +112,9 @@ def _per_machine(f: dict[str, GaugeMetricFamily], entry: Entry) -> None:
     m, a = entry.machine, entry.assessment
     ids = [m.subscription_id, m.resource_group, m.name]
     version = str(m.version) if m.version is not None else UNKNOWN_VERSION
-    f["azure_arc_machine_info"].add_metric([*ids, m.kind, m.os_type, m.os_sku, m.location], 1.0)
+    f["azure_arc_machine_info"].add_metric(
+        [*ids, m.resource_id, m.kind, m.os_type, m.os_sku, m.location], 1.0
+    )
     f["azure_arc_agent_version_info"].add_metric([*ids, version, m.agent_build], 1.0)
     add_state(f["azure_arc_machine_status"], ids, m.status, STATUSES)
     _set(f["azure_arc_machine_last_status_change_timestamp_seconds"], ids, timestamp(m.last_status_change))

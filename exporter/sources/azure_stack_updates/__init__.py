@@ -4,28 +4,36 @@ Azure Stack Hub alerts only on a failed update or one that needs attention, neve
 and says nothing at all when a bad update takes the admin API down. This source replaces the
 Get-AzsUpdate / Get-AzsUpdateRun polling loops (reference: shared azure-apis.md §1, §2).
 
-    azure_stack_update_location_info{platform="hub",stamp="redmond",current_version="1.2406.1.23",
-        current_oem_version="2.3.2406.4"} 1
-    azure_stack_update_location_state{platform="hub",stamp="redmond",state="UpdateInProgress"} 1
-    azure_stack_update_state{platform="hub",stamp="redmond",update="Microsoft1.2408.0.19",
-        version="1.2408.0.19",state="Installing"} 1
-    azure_stack_update_run_state{platform="hub",stamp="redmond",update="Microsoft1.2408.0.19",
+    azure_stack_update_stamp_info{platform="hub",subscription_id="501ae7e4-…",
+        resource_group="system.redmond",stamp="redmond",
+        resource_id="/subscriptions/501ae7e4-…/resourcegroups/system.redmond/providers/…"} 1
+    azure_stack_update_current_version{platform="hub",…,stamp="redmond",version="1.2406.1.23",
+        oem_version="2.3.2406.4"} 1
+    azure_stack_update_location_state{platform="hub",…,stamp="redmond",state="UpdateInProgress"} 1
+    azure_stack_update_state{platform="hub",…,stamp="redmond",update="Microsoft1.2408.0.19",
+        state="Installing"} 1
+    azure_stack_updates{platform="hub",…,stamp="redmond",state="Installed"} 2
+    azure_stack_update_run_state{platform="hub",…,stamp="redmond",update="Microsoft1.2408.0.19",
         run_id="a6ad672e-…",state="InProgress"} 1
-    azure_stack_update_run_steps{platform="hub",stamp="redmond",…,run_id="a6ad672e-…",status="Success"} 4
-    azure_stack_update_run_current_step_info{…,phase="Cloud Update",step="Restart Storage Hosts",
-        status="InProgress"} 1
-    azure_stack_update_in_progress{platform="hub",stamp="redmond"} 1
-    azure_stack_update_last_success_timestamp_seconds{platform="local",
-        stamp="/subscriptions/…/clusters/azl-ams01"} 1.79163e+09
-    azure_stack_update_api_consecutive_failures{platform="hub",stamp="redmond"} 0
+    azure_stack_update_run_steps{platform="hub",…,run_id="a6ad672e-…",status="Success"} 4
+    azure_stack_update_run_current_step_start_timestamp_seconds{…,phase="Cloud Update",
+        step="Restart Storage Hosts"} 1.79532e+09
+    azure_stack_update_in_progress{platform="hub",…,stamp="redmond"} 1
+    azure_stack_update_last_success_timestamp_seconds{platform="local",subscription_id="9e8d7c6b-…",
+        resource_group="rg-azlocal-ams01",stamp="azl-ams01"} 1.79163e+09
+    azure_stack_update_api_consecutive_failures{platform="hub",…,stamp="redmond"} 0
     azure_stack_update_run_duration_seconds{…,run_id="a6ad672e-…"} 5462.0
 
 Choices:
 
-- ``platform`` is ``hub`` or ``local``. ``stamp`` is the Hub region (lowercased; or the name given
-  as ``name=https://…`` in ``hub_admin_endpoints``) or the lowercased Azure Local cluster resource
-  id (an id, unique across subscriptions). ``update`` keeps Azure's case (it is a version such as
+- ``platform`` is ``hub`` or ``local``; ``subscription_id``, ``resource_group`` and ``stamp`` are the
+  identity labels (exporter.core.identity): an Azure Local cluster's subscription, resource group and
+  name; a Hub stamp's Default Provider Subscription, ``system.<region>`` and region (lowercased; or
+  the name given as ``name=https://…`` in ``hub_admin_endpoints``). The full id is only on
+  ``azure_stack_update_stamp_info``. ``update`` keeps Azure's case (it is a version such as
   ``Microsoft1.2408.0.19``); ``run_id`` is the lowercased run GUID. All come from resource ids.
+- State sets only where a state still changes: an update that is idle (``Ready``…) or final
+  (``Installed``…) is counted per state in ``azure_stack_updates`` instead of a state set each.
 - Bounded output: per stamp the newest ``max_updates`` updates, and the latest run of each of the
   newest ``max_runs`` updates that may have run. A Failed or InProgress run that started before
   another run of the same stamp is superseded (resumed or stale) and not exposed, so a failed run

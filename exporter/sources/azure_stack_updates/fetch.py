@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from exporter.core.errors import Reason, SourceError, classify, describe
+from exporter.core.identity import resource_identity
 from exporter.core.source import FetchContext, Issue
 from exporter.sources.azure_stack_updates import fetch_hub as hub
 from exporter.sources.azure_stack_updates import fetch_local as local
@@ -104,7 +105,9 @@ def _fetch_local(
     jobs = []
     for cluster in clusters:
         before = previous.get(cluster)
-        fallback = _unreached(before, LOCAL, cluster, cluster, ctx.azure.cloud.arm_endpoint)
+        fallback = _unreached(
+            before, LOCAL, cluster, cluster, ctx.azure.cloud.arm_endpoint, resource_id=cluster
+        )
         jobs.append((pool.submit(local.read_cluster, ctx, cluster, before, settings), before, fallback))
     for future, before, fallback in jobs:
         _settle(ctx, future, before, fallback, out)
@@ -144,11 +147,25 @@ def _fail(
     out.failures.append((stamp, exc))
 
 
-def _unreached(previous: Stamp | None, platform: str, name: str, key: str, endpoint: str) -> Stamp:
+def _unreached(
+    previous: Stamp | None, platform: str, name: str, key: str, endpoint: str, resource_id: str = ""
+) -> Stamp:
     """The stamp as exposed after a failed read: old data, api_up 0, one more failure."""
     if previous is not None:
         return replace(previous, api_up=False, api_consecutive_failures=previous.api_consecutive_failures + 1)
-    return Stamp(platform, name, key, endpoint, "", None, api_up=False, api_consecutive_failures=1)
+    if resource_id:  # an Azure Local cluster: the `stamp` label is its name, as after a success
+        name = resource_identity(resource_id).name
+    return Stamp(
+        platform,
+        name,
+        key,
+        endpoint,
+        "",
+        None,
+        api_up=False,
+        api_consecutive_failures=1,
+        resource_id=resource_id,
+    )
 
 
 def _recovered(ctx: FetchContext[Options, Snapshot], previous: Stamp | None, stamp: Stamp) -> Stamp:
@@ -171,12 +188,15 @@ def _all_failed(what: str, failures: list[tuple[Stamp | None, BaseException]]) -
 
 def _unique_names(stamps: list[Stamp]) -> list[Stamp]:
     # Two Hub endpoints can report the same region; the later one is told apart by its host.
-    seen: set[tuple[str, str]] = set()
+    # Azure Local clusters of the same name in different resource groups are told apart by their
+    # identity labels already.
+    seen: set[tuple[str, str, str, str]] = set()
     out = []
     for stamp in stamps:
-        if (stamp.platform, stamp.name) in seen:
+        ident = resource_identity(stamp.resource_id)
+        if (stamp.platform, ident.subscription_id, ident.resource_group, stamp.name) in seen:
             stamp = replace(stamp, name=f"{stamp.name}@{stamp.endpoint.split('://', 1)[-1].split('/', 1)[0]}")
-        seen.add((stamp.platform, stamp.name))
+        seen.add((stamp.platform, ident.subscription_id, ident.resource_group, stamp.name))
         out.append(stamp)
     return out
 

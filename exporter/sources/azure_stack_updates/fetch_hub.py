@@ -21,6 +21,7 @@ from azure.core.exceptions import HttpResponseError
 from exporter.azure.arm import get_json, list_paged
 from exporter.azure.clients import USER_AGENT
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
+from exporter.core.identity import normalise_resource_id
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
     HubDiscovery,
@@ -151,6 +152,7 @@ def read_stamp(
         api_up=True,
         api_consecutive_failures=0,
         discovery=discovery,
+        resource_id=normalise_resource_id(str(item.get("id") or "")),
     )
     return stamp, issues
 

@@ -17,6 +17,7 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.azure import resource_graph
 from exporter.azure.arm import get_json
+from exporter.core.identity import resource_identity
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
     Location,
@@ -140,11 +141,12 @@ def _stamp(
 ) -> Stamp:
     return Stamp(
         platform=LOCAL,
-        name=cluster,
+        name=resource_identity(cluster).name,
         key=cluster,
         endpoint=endpoint,
         api_version=api_version,
         data=build_data(summary, updates, runs, settings.max_updates),
         api_up=True,
         api_consecutive_failures=0,
+        resource_id=cluster,
     )

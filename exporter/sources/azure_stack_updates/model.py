@@ -53,6 +53,14 @@ class Run:
         phase = path[1].name if len(path) > 1 else ""
         return phase, path[-1].name, path[-1].status
 
+    def current_step_started(self) -> datetime | None:
+        """Start of the step `current_step` names (None when there is none or Azure gave no start)."""
+        wanted = {"InProgress": "InProgress", "Failed": "Error"}.get(self.state)
+        if wanted is None or self.progress is None:
+            return None
+        path = _find(self.progress, wanted)
+        return path[-1].start if path is not None else None
+
 
 def _leaves(step: Step) -> Iterable[Step]:
     if not step.steps:
@@ -124,6 +132,9 @@ class Stamp:
     api_up: bool
     api_consecutive_failures: int
     discovery: HubDiscovery | None = None
+    # Normalised ARM id (exporter.core.identity): the Hub update location or the Azure Local
+    # cluster; "" for a Hub stamp never reached. subscription_id/resource_group come from it.
+    resource_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,18 @@ NO_RUN_STATES = frozenset(
     }
 )
 FINISHED_RUN_STATES = frozenset({"Succeeded", "Failed"})
+# Updates waiting for an operator (idle) or done for good (final) are counted per state and stamp
+# rather than given a full state set each (about 20 series per update, mostly 0): only updates
+# that are being worked on or failed (every other state, unknown ones included) get a state set,
+# which is what the alerts read (docs/metrics.md, cardinality).
+IDLE_UPDATE_STATES = (
+    "Ready",
+    "HasPrerequisite",
+    "NotApplicableBecauseAnotherUpdateIsInProgress",
+    "ReadyToInstall",
+)
+FINAL_UPDATE_STATES = ("Installed", "Obsolete", "Recalled", "Invalid")
+COUNTED_UPDATE_STATES = IDLE_UPDATE_STATES + FINAL_UPDATE_STATES
 MAX_STEP_DEPTH = 32
 MAX_STEPS = 5000
 

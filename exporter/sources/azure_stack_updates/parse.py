@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from exporter.core.errors import PayloadError, Reason
+from exporter.core.identity import normalise_resource_id
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso, parse_iso_duration
 from exporter.sources.azure_stack_updates.model import Location, Run, Step, Update
@@ -68,7 +69,7 @@ def cluster_id(resource_id: object) -> str | None:
         return None
     m = re.match(
         r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.azurestackhci/clusters/[^/]+)",
-        resource_id.lower(),
+        normalise_resource_id(resource_id),
     )
     return m.group(1) if m else None
 

@@ -9,15 +9,19 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporter.core.families import add_state, gauge
-from exporter.sources.azure_stack_updates.model import Snapshot
+from exporter.core.identity import resource_identity
+from exporter.sources.azure_stack_updates.model import Snapshot, Stamp
 from exporter.sources.azure_stack_updates.model_states import (
+    COUNTED_UPDATE_STATES,
     RUN_STATES,
     STEP_STATUSES,
     location_states,
     update_states,
 )
 
-STAMP = ["platform", "stamp"]
+# A stamp's identity: Hub stamp = the update location in the stamp's Default Provider Subscription
+# (resource group system.<region>, `stamp` the region or configured name); Azure Local = the cluster.
+STAMP = ["platform", "subscription_id", "resource_group", "stamp"]
 UPDATE = [*STAMP, "update"]
 RUN = [*UPDATE, "run_id"]
 CACHED = (
@@ -42,10 +46,17 @@ class _Families:
             "Endpoint and api-version used for the stamp; always 1.",
             [*STAMP, "endpoint", "api_version"],
         )
-        self.location_info = g(
-            "location_info",
-            "Installed version of the stamp (Hub update location, Local update summary); always 1.",
-            [*STAMP, "current_version", "current_oem_version"],
+        self.stamp_info = g(
+            "stamp_info",
+            "Every stamp with its lowercased resource id (Hub update location, Azure Local cluster); "
+            "always 1.",
+            [*STAMP, "resource_id"],
+        )
+        self.current_version = g(
+            "current_version",
+            "Installed version and OEM version of the stamp; 1, one series per stamp, replaced by a new "
+            "one when an update installs (not an _info: the version changes over the stamp's life).",
+            [*STAMP, "version", "oem_version"],
         )
         self.location_state = g(
             "location_state",
@@ -66,8 +77,15 @@ class _Families:
         )
         self.update_state = g(
             "state",
-            "State of each exposed update: 1 for the current state, 0 for the others.",
-            [*UPDATE, "version", "state"],
+            "State of each exposed update being worked on or failed (not idle such as Ready, not final such "
+            "as Installed): 1 for the current state, 0 for the others.",
+            [*UPDATE, "state"],
+        )
+        self.settled_updates = gauge(
+            "azure_stack_updates",
+            f"Exposed updates that are idle (Ready, HasPrerequisite, ...) or final (Installed, Obsolete, "
+            f"...), by state; 0 for each such state. {CACHED}",
+            [*STAMP, "state"],
         )
         self.update_info = g(
             "info",
@@ -85,10 +103,10 @@ class _Families:
         self.run_end = g("run_end_timestamp_seconds", "When a finished run ended; absent while running.", RUN)
         self.run_steps = g("run_steps", "Leaf steps of the run's progress tree by status.", [*RUN, "status"])
         self.current_step = g(
-            "run_current_step_info",
-            "The deepest InProgress step of a running run, or the deepest Error step of a failed run; "
-            "always 1.",
-            [*RUN, "phase", "step", "status"],
+            "run_current_step_start_timestamp_seconds",
+            "Start of the deepest InProgress step of a running run, or of the deepest Error step of a "
+            "failed run; the series moves to the next step's labels as the run progresses.",
+            [*RUN, "phase", "step"],
         )
         self.limit = gauge(
             "azure_stack_update_run_duration_limit_seconds",
@@ -105,8 +123,9 @@ class _Families:
 
     def cached(self) -> list[GaugeMetricFamily]:
         return [
-            self.api_up, self.api_failures, self.api_info, self.location_info, self.location_state,
-            self.last_success, self.in_progress, self.update_state, self.update_info, self.installed,
+            self.api_up, self.api_failures, self.api_info, self.stamp_info, self.current_version,
+            self.location_state, self.last_success, self.in_progress, self.update_state, self.settled_updates,
+            self.update_info, self.installed,
             self.run_state, self.run_start, self.run_end, self.run_steps, self.current_step, self.limit,
         ]  # fmt: skip
 
@@ -114,7 +133,9 @@ class _Families:
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     f = _Families()
     for stamp in snapshot.stamps:
-        base = [stamp.platform, stamp.name]
+        base = _identity(stamp)
+        if stamp.resource_id:
+            f.stamp_info.add_metric([*base, stamp.resource_id], 1.0)
         f.api_up.add_metric(base, 1.0 if stamp.api_up else 0.0)
         f.api_failures.add_metric(base, float(stamp.api_consecutive_failures))
         f.api_info.add_metric([*base, stamp.endpoint, stamp.api_version], 1.0)
@@ -126,18 +147,19 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
             f.last_success.add_metric(base, data.last_success.timestamp())
         if data.location is not None:
             loc = data.location
-            f.location_info.add_metric([*base, loc.current_version, loc.current_oem_version], 1.0)
+            f.current_version.add_metric([*base, loc.current_version, loc.current_oem_version], 1.0)
             add_state(f.location_state, base, loc.state, location_states(stamp.platform))
+        settled = dict.fromkeys(COUNTED_UPDATE_STATES, 0)
         for update in data.updates:
-            add_state(
-                f.update_state,
-                [*base, update.name, update.version],
-                update.state,
-                update_states(stamp.platform),
-            )
+            if update.state in settled:
+                settled[update.state] += 1
+            else:
+                add_state(f.update_state, [*base, update.name], update.state, update_states(stamp.platform))
             f.update_info.add_metric([*base, update.name, update.version, update.package_type], 1.0)
             if update.installed is not None:
                 f.installed.add_metric([*base, update.name], update.installed.timestamp())
+        for state, count in settled.items():
+            f.settled_updates.add_metric([*base, state], float(count))
         for run in data.runs:
             labels = [*base, run.update, run.run_id]
             add_state(f.run_state, labels, run.state, RUN_STATES)
@@ -148,9 +170,9 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
             counts = run.step_counts()
             for status in [*STEP_STATUSES, *sorted(set(counts) - set(STEP_STATUSES))]:
                 f.run_steps.add_metric([*labels, status], float(counts.get(status, 0)))
-            current = run.current_step()
-            if current is not None:
-                f.current_step.add_metric([*labels, *current], 1.0)
+            current, started = run.current_step(), run.current_step_started()
+            if current is not None and started is not None:
+                f.current_step.add_metric([*labels, current[0], current[1]], started.timestamp())
             if run.state == "InProgress" and run.started is not None:
                 f.duration.add_metric(labels, max(0.0, (now - run.started).total_seconds()))
             elif run.duration_seconds is not None:
@@ -160,3 +182,9 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     yield from f.cached()
     # The scrape-time value last: everything before it is the same for every scrape of a refresh.
     yield f.duration
+
+
+def _identity(stamp: Stamp) -> list[str]:
+    """Values of STAMP: identity labels from the stamp's resource id, `stamp` its short name."""
+    ident = resource_identity(stamp.resource_id)
+    return [stamp.platform, ident.subscription_id, ident.resource_group, stamp.name]

@@ -4,8 +4,11 @@ The only advance warning of no-reboot maintenance (Freeze, about 15 minutes ahea
 eviction (Preempt, about 30 seconds ahead). Runs on the VM or Kubernetes node itself (the Helm
 chart's DaemonSet); off Azure the source is simply down. The exporter never approves events.
 
-    azure_scheduled_event_info{event_id="C7061BAC-…",event_type="Freeze",event_status="Scheduled",
-        event_source="Platform",resource_type="VirtualMachine",resource="WestNO_0",description="…"} 1
+    azure_scheduled_event_info{event_id="C7061BAC-…",event_type="Freeze",event_source="Platform",
+        resource_type="VirtualMachine",resource="WestNO_0"} 1
+    azure_scheduled_event_status{event_id="C7061BAC-…",event_type="Freeze",event_status="Scheduled"} 1
+    azure_scheduled_event_status{event_id="C7061BAC-…",event_type="Freeze",event_status="Started"} 0
+    azure_scheduled_event_description_info{event_id="C7061BAC-…",event_type="Freeze",description="…"} 1
     azure_scheduled_event_not_before_timestamp_seconds{event_id="C7061BAC-…",event_type="Freeze",
         resource="WestNO_0"} 1.795256818e+09
     azure_scheduled_event_duration_seconds{event_id="C7061BAC-…",event_type="Freeze"} 5
@@ -19,6 +22,9 @@ Choices (reference: shared azure-apis.md §3):
 
 - ``event_id`` is kept as IMDS sends it (upper-case GUID): IMDS is its only producer, so case
   never varies, and the value is what an operator would paste into an approval request.
+- The info's labels never change while the event lives; its status (which does) is the state set
+  ``azure_scheduled_event_status`` and its free-text description (at most 128 characters) is once per
+  event in ``azure_scheduled_event_description_info``, so ``group_left`` joins survive ``Started``.
 - When ``node`` is configured, every family of this source carries a ``node`` label; when it is
   not, no family has one (``instance`` identifies the VM). The label set is fixed per process.
 - Problems in the document (unknown type or status, unparseable NotBefore, missing fields) are

@@ -16,7 +16,8 @@ from exporter.sources.scheduled_events.model import EVENT_STATUSES, EVENT_TYPES,
 # Fields every api-version since 2017-08-01 sends; Description, EventSource and
 # DurationInSeconds came later (2019-04-01, 2019-08-01, 2020-07-01) and are optional here.
 REQUIRED_FIELDS = ("EventId", "EventType", "EventStatus", "ResourceType", "Resources", "NotBefore")
-DESCRIPTION_MAX = 200
+# The label-value bound of the label schema (docs/metrics.md): 128 characters.
+DESCRIPTION_MAX = 128
 
 # RFC 1123 as IMDS writes it (`Sat, 21 Nov 2026 10:26:58 GMT`). The weekday is optional and not
 # checked (Microsoft's samples carry wrong ones); the zone must be GMT/UTC or a numeric offset.

@@ -9,7 +9,7 @@ from datetime import datetime
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from exporter.core.families import gauge
+from exporter.core.families import add_state, gauge
 from exporter.sources.scheduled_events.model import EVENT_STATUSES, EVENT_TYPES, Snapshot
 
 
@@ -22,17 +22,20 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     )
     info = gauge(
         "azure_scheduled_event_info",
-        f"A pending or started scheduled event per affected resource; always 1. {cached}",
-        [
-            "event_id",
-            "event_type",
-            "event_status",
-            "event_source",
-            "resource_type",
-            "resource",
-            "description",
-            *extra,
-        ],
+        f"A pending or started scheduled event per affected resource, with the labels fixed for the "
+        f"event's life; always 1. {cached}",
+        ["event_id", "event_type", "event_source", "resource_type", "resource", *extra],
+    )
+    status = gauge(
+        "azure_scheduled_event_status",
+        f"Status of each scheduled event: 1 for the current status, 0 for the others. {cached}",
+        ["event_id", "event_type", *extra, "event_status"],
+    )
+    description = gauge(
+        "azure_scheduled_event_description_info",
+        f"Description of each scheduled event (whitespace collapsed, at most 128 characters); always 1; "
+        f"absent when Azure sends none. {cached}",
+        ["event_id", "event_type", "description", *extra],
     )
     not_before = gauge(
         "azure_scheduled_event_not_before_timestamp_seconds",
@@ -63,21 +66,14 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     tally: Counter[tuple[str, str]] = Counter()
     for ev in snapshot.events:
         tally[(ev.event_type, ev.event_status)] += 1
+        add_state(status, [ev.event_id, ev.event_type, *node], ev.event_status, EVENT_STATUSES)
+        if ev.description:
+            description.add_metric([ev.event_id, ev.event_type, ev.description, *node], 1.0)
         if ev.duration_seconds is not None:
             duration.add_metric([ev.event_id, ev.event_type, *node], float(ev.duration_seconds))
         for resource in ev.resources:
             info.add_metric(
-                [
-                    ev.event_id,
-                    ev.event_type,
-                    ev.event_status,
-                    ev.event_source,
-                    ev.resource_type,
-                    resource,
-                    ev.description,
-                    *node,
-                ],
-                1.0,
+                [ev.event_id, ev.event_type, ev.event_source, ev.resource_type, resource, *node], 1.0
             )
             if ev.not_before is not None:
                 labels = [ev.event_id, ev.event_type, resource, *node]
@@ -87,7 +83,7 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     if snapshot.incarnation is not None:
         incarnation.add_metric(node, float(snapshot.incarnation))
     # The scrape-time value last: everything before it is the same for every scrape of a refresh.
-    yield from (info, not_before, duration, counts, incarnation, until)
+    yield from (info, status, description, not_before, duration, counts, incarnation, until)
 
 
 def _add_counts(family: GaugeMetricFamily, tally: Counter[tuple[str, str]], node: list[str]) -> None:

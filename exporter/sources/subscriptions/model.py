@@ -15,6 +15,10 @@ class Subscription:
     state: str
     tenant_id: str
 
+    @property
+    def resource_id(self) -> str:
+        return f"/subscriptions/{self.subscription_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:

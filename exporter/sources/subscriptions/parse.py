@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from exporter.core.errors import Reason
+from exporter.core.identity import resource_identity
 from exporter.sources.subscriptions.model import STATES, Snapshot, Subscription
 
 if TYPE_CHECKING:
@@ -24,10 +25,11 @@ def parse(items: Iterable[dict[str, Any]], ctx: FetchContext[Options, Snapshot] 
         state = str(item.get("state") or "Unknown")
         if state not in STATES and ctx:
             ctx.problem(Reason.UNKNOWN_ENUM, "unknown subscription state", key=f"state:{state}", state=state)
-        found[sub_id.lower()] = Subscription(
-            subscription_id=sub_id.lower(),
+        identity = resource_identity(f"/subscriptions/{sub_id}")
+        found[identity.subscription_id] = Subscription(
+            subscription_id=identity.subscription_id,
             display_name=str(item.get("displayName") or ""),
             state=state,
-            tenant_id=str(item.get("tenantId") or "").lower(),
+            tenant_id=str(item.get("tenantId") or "").strip().lower(),
         )
     return Snapshot(tuple(found[k] for k in sorted(found)))

@@ -16,7 +16,7 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     info = gauge(
         "azure_subscription_info",
         "Subscriptions the exporter's identity can see (ARM subscriptions list); always 1.",
-        ["subscription_id", "display_name", "tenant_id"],
+        ["subscription_id", "resource_id", "display_name", "tenant_id"],
     )
     state = gauge(
         "azure_subscription_state",
@@ -26,7 +26,7 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     count = gauge("azure_subscriptions", "Visible subscriptions by state.", ["state"])
     by_state: Counter[str] = Counter()
     for sub in snapshot.subscriptions:
-        info.add_metric([sub.subscription_id, sub.display_name, sub.tenant_id], 1.0)
+        info.add_metric([sub.subscription_id, sub.resource_id, sub.display_name, sub.tenant_id], 1.0)
         add_state(state, [sub.subscription_id], sub.state, STATES)
         by_state[sub.state] += 1
     for name in sorted(set(STATES) | set(by_state)):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter.core.errors import Reason
+from exporter.core.identity import normalise_resource_id
 from exporter.core.source import Issue
 from exporter.sources.update_manager.model import (
     ARC,
@@ -60,7 +61,7 @@ def _props(row: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _lower_id(value: Any) -> str:
-    return value.strip().lower().rstrip("/") if isinstance(value, str) else ""
+    return normalise_resource_id(value) if isinstance(value, str) else ""
 
 
 def machine_id_of(result_id: str) -> str:

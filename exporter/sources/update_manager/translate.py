@@ -40,8 +40,9 @@ _OPEN_INSTALLATION = ("InProgress", "NotStarted")
 _MACHINE_FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "machine_info",
-        "Every Azure VM and Arc machine with its OS type and location; always 1.",
-        ("os_type", "location"),
+        "Every Azure VM and Arc machine with its full lowercased resource id, OS type and location; "
+        "always 1.",
+        ("resource_id", "os_type", "location"),
     ),
     (
         "machine_orchestration_mode",
@@ -101,7 +102,7 @@ _CONFIG_FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "maintenance_configuration_info",
         "Every InGuestPatch maintenance configuration (Update Manager schedule) with its window "
         "definition as Azure has it; always 1.",
-        ("location", "time_zone", "recur_every", "duration", "reboot_setting"),
+        ("resource_id", "location", "time_zone", "recur_every", "duration", "reboot_setting"),
     ),
     (
         "maintenance_window_next_start_timestamp_seconds",
@@ -188,7 +189,7 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
 def _machine(f: dict[str, GaugeMetricFamily], state: MachineState) -> None:
     m = state.machine
     ids = [m.subscription_id, m.resource_group, m.name, m.machine_type]
-    f["machine_info"].add_metric([*ids, m.os_type, m.location], 1.0)
+    f["machine_info"].add_metric([*ids, m.id, m.os_type, m.location], 1.0)
     add_state(f["machine_orchestration_mode"], ids, state.orchestration_mode, ORCHESTRATION_MODES)
     if m.hotpatching is not None:
         f["machine_hotpatching_enabled"].add_metric(ids, float(m.hotpatching))
@@ -225,7 +226,7 @@ def _configuration(f: dict[str, GaugeMetricFamily], state: ConfigurationState) -
     c = state.configuration
     ids = [c.subscription_id, c.resource_group, c.name]
     f["maintenance_configuration_info"].add_metric(
-        [*ids, c.location, c.time_zone, c.recur_every, c.duration, c.reboot_setting], 1.0
+        [*ids, c.id, c.location, c.time_zone, c.recur_every, c.duration, c.reboot_setting], 1.0
     )
     f["maintenance_configuration_machines"].add_metric(ids, float(state.machines))
     if c.window is not None:

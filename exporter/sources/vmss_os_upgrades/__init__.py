@@ -6,15 +6,18 @@ query over every subscription (reference §4.5); for each scale set with automat
 history and ``rollingUpgrades/latest`` (reference §4.1-4.3), with bounded concurrency. Nothing is
 read per instance, so a refresh costs Resource Graph pages + 2 per eligible scale set.
 
-    azure_vmss_upgrade_policy_info{subscription_id="6f1c…",resource_group="rg-web-prod",
-        vmss="vmss-web-prod",mode="Rolling",orchestration_mode="Uniform",location="westeurope"} 1
+    azure_vmss_info{subscription_id="6f1c…",resource_group="rg-web-prod",vmss="vmss-web-prod",
+        resource_id="/subscriptions/6f1c…/resourcegroups/rg-web-prod/providers/microsoft.compute/…",
+        location="westeurope",orchestration_mode="Uniform"} 1
+    azure_vmss_upgrade_policy_mode{…,vmss="vmss-web-prod",mode="Rolling"} 1
+    azure_vmss_upgrade_policy_mode{…,vmss="vmss-web-prod",mode="Manual"} 0
     azure_vmss_automatic_os_upgrade_enabled{…,vmss="vmss-web-prod"} 1
     azure_vmss_os_upgrade_instances{…,vmss="vmss-web-prod",state="in_progress"} 2
     azure_vmss_os_upgrade_status{…,vmss="vmss-web-prod",code="RollingForward"} 1
     azure_vmss_os_upgrade_status{…,vmss="vmss-web-prod",code="Faulted"} 0
     azure_vmss_os_upgrade_start_timestamp_seconds{…,vmss="vmss-web-prod"} 1.795327331e+09
     azure_vmss_os_upgrade_info{…,started_by="Platform",
-        target_image="Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:22.04.202611140",error_code=""} 1
+        target_image="Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:22.04.202611140"} 1
     azure_vmss_os_upgrade_rollback_instances{…,vmss="vmss-web-prod",result="succeeded"} 0
     azure_vmss_os_upgrades{…,vmss="vmss-web-prod",code="Faulted"} 1
     azure_vmss_rolling_upgrade_instances{…,vmss="vmss-web-prod",state="pending"} 6

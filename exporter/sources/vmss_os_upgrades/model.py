@@ -35,6 +35,14 @@ class ScaleSet:
     def key(self) -> tuple[str, str, str]:
         return (self.subscription_id, self.resource_group, self.name)
 
+    @property
+    def resource_id(self) -> str:
+        # parse accepts only ids of exactly this shape, so the id is rebuilt rather than stored.
+        return (
+            f"/subscriptions/{self.subscription_id}/resourcegroups/{self.resource_group}"
+            f"/providers/microsoft.compute/virtualmachinescalesets/{self.name}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:

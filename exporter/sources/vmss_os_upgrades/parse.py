@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter.core.errors import PayloadError, Reason
-from exporter.core.families import lower_id
+from exporter.core.identity import resource_identity
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso
 from exporter.sources.vmss_os_upgrades.model import (
@@ -31,8 +31,7 @@ from exporter.sources.vmss_os_upgrades.model import (
 TRUE_TAG_VALUES = frozenset({"true", "yes", "1", "on", "enabled", "required"})
 
 _VMSS_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
-    r"/providers/microsoft\.compute/virtualmachinescalesets/(?P<name>[^/]+)$"
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.compute/virtualmachinescalesets/[^/]+$"
 )
 
 
@@ -94,8 +93,8 @@ def parse_scale_set(row: object, issues: list[Issue], expect_tag: str | None = N
     if not isinstance(row, Mapping):
         issues.append(Issue("row", Reason.MALFORMED_PAYLOAD, "Resource Graph row is not an object; skipped"))
         return None
-    match = _VMSS_ID.match(lower_id(_text(row.get("id"))))
-    if match is None:
+    identity = resource_identity(_text(row.get("id")))
+    if _VMSS_ID.match(identity.resource_id) is None:
         issues.append(
             Issue("row:id", Reason.MISSING_FIELD, "scale set row without a scale-set resource id; skipped")
         )
@@ -106,9 +105,9 @@ def parse_scale_set(row: object, issues: list[Issue], expect_tag: str | None = N
     capacity = _number(row.get("capacity"))
     policy = _mapping(row.get("rollingUpgradePolicy"))
     return ScaleSet(
-        subscription_id=match.group("sub"),
-        resource_group=match.group("rg"),
-        name=match.group("name"),
+        subscription_id=identity.subscription_id,
+        resource_group=identity.resource_group,
+        name=identity.name,
         location=_text(row.get("location")).lower(),
         capacity=int(capacity) if capacity is not None else None,
         orchestration_mode=_text(row.get("orchestrationMode")) or "Uniform",

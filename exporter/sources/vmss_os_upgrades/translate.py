@@ -9,7 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporter.core.families import add_state, gauge, timestamp
-from exporter.sources.vmss_os_upgrades.model import CODES, History, RollingUpgrade, Snapshot, Upgrade
+from exporter.sources.vmss_os_upgrades.model import CODES, MODES, History, RollingUpgrade, Snapshot, Upgrade
 
 LABELS = ("subscription_id", "resource_group", "vmss")
 CACHED = (
@@ -22,10 +22,15 @@ def _families() -> dict[str, GaugeMetricFamily]:
     ids = list(LABELS)
     specs: list[tuple[str, str, list[str]]] = [
         (
-            "azure_vmss_upgrade_policy_info",
-            "Every scale set (Resource Graph) with its upgrade policy mode, "
-            "orchestration mode and location; always 1.",
-            [*ids, "mode", "orchestration_mode", "location"],
+            "azure_vmss_info",
+            "Every scale set (Resource Graph) with its lowercased resource id, location and "
+            "orchestration mode (fixed at creation); always 1.",
+            [*ids, "resource_id", "location", "orchestration_mode"],
+        ),
+        (
+            "azure_vmss_upgrade_policy_mode",
+            "upgradePolicy.mode of every scale set: 1 for the current mode, 0 for the others.",
+            [*ids, "mode"],
         ),
         (
             "azure_vmss_automatic_os_upgrade_enabled",
@@ -73,9 +78,14 @@ def _families() -> dict[str, GaugeMetricFamily]:
         ),
         (
             "azure_vmss_os_upgrade_info",
-            "Latest OS image upgrade: who started it, the target image and the error code (empty if none); "
+            "Latest OS image upgrade: who started it and the target image (fixed for the upgrade's life); "
             "always 1.",
-            [*ids, "started_by", "target_image", "error_code"],
+            [*ids, "started_by", "target_image"],
+        ),
+        (
+            "azure_vmss_os_upgrade_error",
+            "1 with the error code (error.code) of the latest OS image upgrade; absent while it has none.",
+            [*ids, "error_code"],
         ),
         (
             "azure_vmss_os_upgrade_rollback_instances",
@@ -112,7 +122,8 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     for entry in snapshot.scale_sets:
         s = entry.scale_set
         ids = [s.subscription_id, s.resource_group, s.name]
-        f["azure_vmss_upgrade_policy_info"].add_metric([*ids, s.mode, s.orchestration_mode, s.location], 1.0)
+        f["azure_vmss_info"].add_metric([*ids, s.resource_id, s.location, s.orchestration_mode], 1.0)
+        add_state(f["azure_vmss_upgrade_policy_mode"], ids, s.mode, MODES)
         f["azure_vmss_automatic_os_upgrade_enabled"].add_metric(ids, float(s.automatic_os_upgrade))
         f["azure_vmss_automatic_rollback_disabled"].add_metric(ids, float(s.disable_automatic_rollback))
         _set(f["azure_vmss_capacity"], ids, None if s.capacity is None else float(s.capacity))
@@ -153,7 +164,9 @@ def _add_history(f: dict[str, GaugeMetricFamily], ids: list[str], history: Histo
         return
     _add_run(f, "os_upgrade", ids, u)
     _set(f["azure_vmss_os_upgrade_end_timestamp_seconds"], ids, timestamp(u.ended_at))
-    f["azure_vmss_os_upgrade_info"].add_metric([*ids, u.started_by, u.target_image, u.error_code], 1.0)
+    f["azure_vmss_os_upgrade_info"].add_metric([*ids, u.started_by, u.target_image], 1.0)
+    if u.error_code:
+        f["azure_vmss_os_upgrade_error"].add_metric([*ids, u.error_code], 1.0)
     f["azure_vmss_os_upgrade_rollback_instances"].add_metric([*ids, "succeeded"], float(u.rolled_back))
     f["azure_vmss_os_upgrade_rollback_instances"].add_metric([*ids, "failed"], float(u.rollback_failed))
 

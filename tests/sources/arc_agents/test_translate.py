@@ -78,6 +78,8 @@ def test_per_machine_series_of_the_example_estate():
         == 1
     )
     info = {
+        "resource_id": "/subscriptions/6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10/resourcegroups/rg-arc-onprem"
+        "/providers/microsoft.hybridcompute/machines/srv-sql-01",
         "kind": "",
         "os_type": "windows",
         "os_sku": "Windows Server 2022 Datacenter",

@@ -25,6 +25,7 @@ from exporter.core.errors import PayloadError, Reason, SourceError
 from exporter.core.registry import all_specs
 from exporter.core.source import Issue
 from exporter.sources.azure_stack_updates import SPEC
+from exporter.sources.azure_stack_updates.fetch import _unique_names
 from exporter.sources.azure_stack_updates.fetch_hub import HubTarget, parse_targets
 from exporter.sources.azure_stack_updates.model import (
     Run,
@@ -54,6 +55,10 @@ PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "azure_stack_updat
 CLUSTER = (
     "/subscriptions/6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10/resourcegroups/rg-azlocal-ams01"
     "/providers/microsoft.azurestackhci/clusters/azl-ams01"
+)
+HUB_LOCATION = (
+    "/subscriptions/2c4f1b6e-0d5a-4a7e-9b1c-8e3f5a6d7c20/resourcegroups/system.local"
+    "/providers/microsoft.update.admin/updatelocations/local"
 )
 HUB_FAILED_RUN = "5173e9f4-3040-494f-b7a7-738a6331d55c"
 HUB_RUNNING_RUN = "a6ad672e-097d-4d40-bc00-8d6ebe327246"
@@ -99,8 +104,9 @@ def local_data() -> StampData:
 def snapshot() -> Snapshot:
     stamps = (
         Stamp(HUB, "local", "https://adminmanagement.local.azurestack.external", "https://adminmanagement.local.azurestack.external",
-              "2021-07-01", hub_data(), True, 0),
-        Stamp(LOCAL, CLUSTER, CLUSTER, "https://management.azure.com", "2025-10-01", local_data(), True, 0),
+              "2021-07-01", hub_data(), True, 0, resource_id=HUB_LOCATION),
+        Stamp(LOCAL, "azl-ams01", CLUSTER, "https://management.azure.com", "2025-10-01", local_data(), True,
+              0, resource_id=CLUSTER),
         # Never reached: only the reachability series.
         Stamp(HUB, "adminmanagement.dark.contoso.com", "https://adminmanagement.dark.contoso.com",
               "https://adminmanagement.dark.contoso.com", "", None, False, 4),
@@ -432,17 +438,26 @@ def test_runs_are_read_for_updates_that_may_have_run_installing_first() -> None:
 
 def test_translate_exact_series() -> None:
     reg = registry(snapshot())
-    hub_labels = {"platform": "hub", "stamp": "local"}
-    local_labels = {"platform": "local", "stamp": CLUSTER}
-    assert value(reg, "azure_stack_update_location_info", **hub_labels, current_version="1.2406.1.23",
-                 current_oem_version="2.3.2406.4") == 1.0  # fmt: skip
+    hub_labels = {"platform": "hub", "subscription_id": "2c4f1b6e-0d5a-4a7e-9b1c-8e3f5a6d7c20",
+                  "resource_group": "system.local", "stamp": "local"}  # fmt: skip
+    local_labels = {"platform": "local", "subscription_id": "6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10",
+                    "resource_group": "rg-azlocal-ams01", "stamp": "azl-ams01"}  # fmt: skip
+    assert value(reg, "azure_stack_update_stamp_info", **hub_labels, resource_id=HUB_LOCATION) == 1.0
+    assert value(reg, "azure_stack_update_stamp_info", **local_labels, resource_id=CLUSTER) == 1.0
+    assert value(reg, "azure_stack_update_current_version", **hub_labels, version="1.2406.1.23",
+                 oem_version="2.3.2406.4") == 1.0  # fmt: skip
     states = samples(reg, "azure_stack_update_location_state")
     hub_states = {dict(k)["state"]: v for k, v in states.items() if dict(k)["platform"] == "hub"}
     assert hub_states["AppliedUpdateAvailableSuccessfully"] == 1.0
     assert sum(hub_states.values()) == 1.0
     assert len(hub_states) == 9
     assert value(reg, "azure_stack_update_state", **hub_labels, update="Microsoft1.2408.0.19",
-                 version="1.2408.0.19", state="Downloading") == 1.0  # fmt: skip
+                 state="Downloading") == 1.0  # fmt: skip
+    # Installed updates are history: counted per state, no state set of their own.
+    assert value(reg, "azure_stack_update_state", **local_labels, update="Solution10.2408.2.7",
+                 state="Installed") is None  # fmt: skip
+    assert value(reg, "azure_stack_updates", **local_labels, state="Installed") == 1.0
+    assert value(reg, "azure_stack_updates", **local_labels, state="Recalled") == 0.0
     run = {**hub_labels, "update": "Microsoft1.2408.0.19", "run_id": HUB_RUNNING_RUN}
     assert value(reg, "azure_stack_update_run_state", **run, state="InProgress") == 1.0
     assert value(reg, "azure_stack_update_run_state", **run, state="Failed") == 0.0
@@ -458,8 +473,9 @@ def test_translate_exact_series() -> None:
     )
     assert value(reg, "azure_stack_update_run_steps", **run, status="Success") == 1.0
     assert value(reg, "azure_stack_update_run_steps", **run, status="Error") == 0.0
-    assert value(reg, "azure_stack_update_run_current_step_info", **run, phase="Cloud Update",
-                 step="Restart Storage Hosts", status="InProgress") == 1.0  # fmt: skip
+    step_started = value(reg, "azure_stack_update_run_current_step_start_timestamp_seconds", **run,
+                         phase="Cloud Update", step="Restart Storage Hosts")  # fmt: skip
+    assert step_started == pytest.approx(ts("2026-11-21T09:20:01.0011029+00:00"))
     assert value(reg, "azure_stack_update_in_progress", **hub_labels) == 1.0
     assert value(reg, "azure_stack_update_last_success_timestamp_seconds", **hub_labels) == pytest.approx(
         ts("2026-09-02T11:48:53.102784+00:00")
@@ -469,7 +485,13 @@ def test_translate_exact_series() -> None:
     assert value(reg, "azure_stack_update_info", **local_labels, update="Solution10.2411.0.24",
                  version="10.2411.0.24", package_type="Solution") == 1.0  # fmt: skip
     assert value(reg, "azure_stack_update_api_up", **hub_labels) == 1.0
-    dark = {"platform": "hub", "stamp": "adminmanagement.dark.contoso.com"}
+    # Never reached: the Default Provider Subscription is unknown, so the identity labels are empty.
+    dark = {
+        "platform": "hub",
+        "subscription_id": "",
+        "resource_group": "",
+        "stamp": "adminmanagement.dark.contoso.com",
+    }
     assert value(reg, "azure_stack_update_api_up", **dark) == 0.0
     assert value(reg, "azure_stack_update_api_consecutive_failures", **dark) == 4.0
     assert value(reg, "azure_stack_update_in_progress", **dark) is None
@@ -482,8 +504,8 @@ def test_finished_run_duration_is_the_reported_one() -> None:
     parsed = runs("azurestack-edge-runs-resumed.json")
     data = build_data(None, [], parsed, 5)
     snap = Snapshot(datetime(2026, 11, 21, tzinfo=UTC), (Stamp(HUB, "x", "k", "e", "v", data, True, 0),), ())
-    labels = {"platform": "hub", "stamp": "x", "update": "Microsoft1.2408.0.19",
-              "run_id": "33333333-3333-4333-8333-333333333333"}  # fmt: skip
+    labels = {"platform": "hub", "subscription_id": "", "resource_group": "", "stamp": "x",
+              "update": "Microsoft1.2408.0.19", "run_id": "33333333-3333-4333-8333-333333333333"}  # fmt: skip
     reg = registry(snap)
     assert value(reg, "azure_stack_update_run_duration_seconds", **labels) == 12 * 3600 + 30 * 60 + 0.5
     assert value(reg, "azure_stack_update_run_state", **labels, state="Succeeded") == 1.0
@@ -494,7 +516,9 @@ def test_finished_run_duration_is_the_reported_one() -> None:
 
 def test_running_duration_follows_the_scrape_clock() -> None:
     reg = registry(snapshot())
-    run = {"platform": "local", "stamp": CLUSTER, "update": "Solution10.2411.0.24", "run_id": HCI_RUNNING_RUN}
+    run = {"platform": "local", "subscription_id": "6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10",
+           "resource_group": "rg-azlocal-ams01", "stamp": "azl-ams01", "update": "Solution10.2411.0.24",
+           "run_id": HCI_RUNNING_RUN}  # fmt: skip
     first = value(reg, "azure_stack_update_run_duration_seconds", **run)
     with freeze_time(datetime(2026, 11, 21, 10, 0, tzinfo=UTC) + timedelta(minutes=5)):
         later = reg.get_sample_value("azure_stack_update_run_duration_seconds", run)
@@ -537,3 +561,28 @@ def test_spec_registration_and_demo_config() -> None:
         "https://127.0.0.1:8443/azurestack/seattle",
     ]
     assert demo["local_enabled"] is True
+
+
+def test_clusters_of_one_name_in_two_resource_groups_keep_their_name() -> None:
+    # The identity labels tell them apart; only Hub stamps of one region get an `@host` suffix.
+    other = CLUSTER.replace("rg-azlocal-ams01", "rg-azlocal-dr")
+    stamps = [
+        Stamp(LOCAL, "azl-ams01", cid, "https://management.azure.com", "v", None, True, 0, resource_id=cid)
+        for cid in (CLUSTER, other)
+    ]
+    hubs = [
+        Stamp(HUB, "east", f"https://h{i}.example", f"https://h{i}.example", "v", None, True, 0)
+        for i in (1, 2)
+    ]
+    assert [s.name for s in _unique_names([*stamps, *hubs])] == [
+        "azl-ams01",
+        "azl-ams01",
+        "east",
+        "east@h2.example",
+    ]
+    reg = registry(Snapshot(datetime(2026, 11, 21, tzinfo=UTC), tuple(stamps), ()))
+    up = samples(reg, "azure_stack_update_api_up")
+    assert {dict(k)["resource_group"] for k in up if dict(k)["platform"] == "local"} == {
+        "rg-azlocal-ams01",
+        "rg-azlocal-dr",
+    }

@@ -176,11 +176,9 @@ def test_freeze_scheduled_exact_series() -> None:
             labels = {
                 "event_id": FREEZE_ID,
                 "event_type": "Freeze",
-                "event_status": "Scheduled",
                 "event_source": "Platform",
                 "resource_type": "VirtualMachine",
                 "resource": vm,
-                "description": FREEZE_DESCRIPTION,
             }
             assert reg.get_sample_value("azure_scheduled_event_info", labels) == 1.0
             short = {"event_id": FREEZE_ID, "event_type": "Freeze", "resource": vm}
@@ -188,6 +186,18 @@ def test_freeze_scheduled_exact_series() -> None:
             assert value == FREEZE_NOT_BEFORE
             assert reg.get_sample_value("azure_scheduled_event_seconds_until_not_before", short) == 718.0
         assert len(samples(reg, "azure_scheduled_event_info")) == 2
+        event = {"event_id": FREEZE_ID, "event_type": "Freeze"}
+        # Status and description are per event, not per resource, and apart from the info.
+        assert samples(reg, "azure_scheduled_event_status") == {
+            tuple(sorted({**event, "event_status": "Scheduled"}.items())): 1.0,
+            tuple(sorted({**event, "event_status": "Started"}.items())): 0.0,
+        }
+        assert (
+            reg.get_sample_value(
+                "azure_scheduled_event_description_info", {**event, "description": FREEZE_DESCRIPTION}
+            )
+            == 1.0
+        )
         duration = {"event_id": FREEZE_ID, "event_type": "Freeze"}
         assert reg.get_sample_value("azure_scheduled_event_duration_seconds", duration) == 5.0
         assert reg.get_sample_value("azure_scheduled_events_document_incarnation") == 2.0
@@ -240,7 +250,17 @@ def test_freeze_started_has_no_not_before_series() -> None:
         assert samples(reg, "azure_scheduled_event_seconds_until_not_before") == {}
         info = samples(reg, "azure_scheduled_event_info")
         assert {dict(k)["resource"] for k in info} == {"WestNO_0", "WestNO_1"}
-        assert {dict(k)["event_status"] for k in info} == {"Started"}
+        assert {dict(k)["event_id"] for k in info} == {FREEZE_ID}
+        event = {"event_id": FREEZE_ID, "event_type": "Freeze"}
+        # The same info series as while Scheduled; only the status family moved.
+        assert "event_status" not in dict(next(iter(info)))
+        assert (
+            reg.get_sample_value("azure_scheduled_event_status", {**event, "event_status": "Started"}) == 1.0
+        )
+        assert (
+            reg.get_sample_value("azure_scheduled_event_status", {**event, "event_status": "Scheduled"})
+            == 0.0
+        )
         duration = {"event_id": FREEZE_ID, "event_type": "Freeze"}
         assert reg.get_sample_value("azure_scheduled_event_duration_seconds", duration) == 5.0
         assert reg.get_sample_value("azure_scheduled_events_document_incarnation") == 3.0

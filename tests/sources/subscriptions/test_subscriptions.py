@@ -66,7 +66,11 @@ def test_documented_list_example() -> None:
     )
     reg = registry(snapshot)
     sub = "291bba3f-e0a5-47bc-a099-3bdcb2a50a05"
-    info = {"subscription_id": sub, "display_name": "Example Subscription"}
+    info = {
+        "subscription_id": sub,
+        "resource_id": f"/subscriptions/{sub}",
+        "display_name": "Example Subscription",
+    }
     assert reg.get_sample_value(
         "azure_subscription_info", {**info, "tenant_id": "31c75423-32d6-4322-88b7-c478bdde4858"}
     ) == (1.0)

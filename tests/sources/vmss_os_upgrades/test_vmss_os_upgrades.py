@@ -542,11 +542,11 @@ def test_translate_latest_upgrade_families() -> None:
             "azure_vmss_os_upgrade_info",
             **WEB,
             started_by="Platform",
-            error_code="",
             target_image="Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:22.04.202611140",
         )
         == 1
     )
+    assert series(reg, "azure_vmss_os_upgrade_error") == []  # no error yet: no series
     assert value(reg, "azure_vmss_os_upgrade_rollback_instances", **WEB, result="succeeded") == 0
     assert value(reg, "azure_vmss_os_upgrades", **WEB, code="Faulted") == 1
     assert value(reg, "azure_vmss_os_upgrades", **WEB, code="RollingBack") == 0
@@ -560,28 +560,17 @@ def test_translate_latest_upgrade_families() -> None:
 def test_translate_policy_families_for_every_scale_set() -> None:
     reg = render(full_snapshot())
     batch = {**WEB, "resource_group": "rg-batch", "vmss": "vmss-batch"}
-    assert (
-        value(
-            reg,
-            "azure_vmss_upgrade_policy_info",
-            **WEB,
-            mode="Rolling",
-            orchestration_mode="Uniform",
-            location="westeurope",
-        )
-        == 1
+    web_id = (
+        "/subscriptions/6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10/resourcegroups/rg-web-prod"
+        "/providers/microsoft.compute/virtualmachinescalesets/vmss-web-prod"
     )
-    assert (
-        value(
-            reg,
-            "azure_vmss_upgrade_policy_info",
-            **batch,
-            mode="Manual",
-            orchestration_mode="Uniform",
-            location="westeurope",
-        )
-        == 1
-    )
+    info = {"location": "westeurope", "orchestration_mode": "Uniform"}
+    assert value(reg, "azure_vmss_info", **WEB, resource_id=web_id, **info) == 1
+    assert len(series(reg, "azure_vmss_info")) == 2
+    assert value(reg, "azure_vmss_upgrade_policy_mode", **WEB, mode="Rolling") == 1
+    assert value(reg, "azure_vmss_upgrade_policy_mode", **WEB, mode="Manual") == 0
+    assert value(reg, "azure_vmss_upgrade_policy_mode", **batch, mode="Manual") == 1
+    assert len(series(reg, "azure_vmss_upgrade_policy_mode")) == 6
     assert value(reg, "azure_vmss_automatic_os_upgrade_enabled", **WEB) == 1
     assert value(reg, "azure_vmss_automatic_os_upgrade_enabled", **batch) == 0
     assert value(reg, "azure_vmss_automatic_rollback_disabled", **WEB) == 0
