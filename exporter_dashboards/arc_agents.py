@@ -284,7 +284,7 @@ def _upgrade() -> Row:
                         f"dashboard's time range. {PER_SUBSCRIPTION}",
                         f"sum(increase(azure_arc_agent_downgrades_total{{{FLEET}}}[$__range]))",
                         alarm=WARN,
-                    ),
+                    ).decimals(0),  # increase() extrapolates: 1.03 downgrades reads as 1
                     6,
                 ),
                 (newest, 6),

@@ -208,6 +208,7 @@ def _compliance() -> Row:
                         f"Available patches in believable assessments, by classification. {PER_SUBSCRIPTION}",
                         f"sum by (classification) (azure_update_manager_pending_patches{{{FLEET}}})",
                         "{{classification}}",
+                        colours={"critical": BAD, "security": WARN},
                     ),
                     8,
                 ),
