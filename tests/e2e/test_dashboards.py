@@ -38,11 +38,17 @@ def _value(prom: Prometheus, expr: str) -> list[float]:
 def test_overview_shows_not_enabled_exactly_for_sources_the_exporter_does_not_run(
     demo_exporter: ExporterProcess, start_prometheus: Callable[..., Prometheus]
 ) -> None:
-    # The demo runs every source but arc_agents and update_manager (not built yet).
+    # The demo runs every source.
     prom = start_prometheus([demo_exporter.address])
     prom.wait_for_target_up(demo_exporter.address)
     running = _check_overview(prom)
-    assert {"scheduled_events", "vmss_os_upgrades", "azure_stack_updates"} <= running
+    assert {
+        "scheduled_events",
+        "vmss_os_upgrades",
+        "azure_stack_updates",
+        "arc_agents",
+        "update_manager",
+    } <= running
 
     # The resource table joins VMSS and Azure Local rows on their shared identity labels.
     cells = _resource_table(prom)
