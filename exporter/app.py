@@ -42,7 +42,7 @@ class Exporter:
         self._azure_lock = threading.Lock()
         self._renderer: Renderer | None = None
         self.runners = [
-            SourceRunner(state, self.stats, self.azure, on_success=self._warm) for state in self.states
+            SourceRunner(state, self.stats, self.azure, encode=self._encode) for state in self.states
         ]
         self.scheduler = Scheduler(self.runners)
         # `runtime` holds prometheus-client's process/platform/gc collectors; `registry` is the
@@ -61,9 +61,8 @@ class Exporter:
         self.renderer = self._renderer = Renderer(self.collector, self.runtime)
         self._server: HttpServer | None = None
 
-    def _warm(self, state: SourceState) -> None:
-        if self._renderer is not None:
-            self._renderer.warm(state)
+    def _encode(self, state: SourceState, snapshot: object) -> object:
+        return self._renderer.encode(state, snapshot) if self._renderer is not None else None
 
     def azure(self) -> AzureContext:
         with self._azure_lock:

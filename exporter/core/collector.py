@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -40,13 +41,20 @@ class ExporterCollector(Collector):
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    def source_families(self, state: SourceState, snapshot: object, now: datetime) -> list[Metric]:
-        """One source's families; a translate bug is logged and counted, never raised."""
+    def source_families(
+        self,
+        state: SourceState,
+        snapshot: object,
+        now: datetime,
+        translate: Callable[[Any, datetime], Iterable[Metric]] | None = None,
+    ) -> list[Metric]:
+        """One source's families (or the part `translate` makes); a translate bug is logged and
+        counted, never raised."""
         if snapshot is None:
             return []
         try:
             # Materialised first so a translate bug cannot leave half a source in the output.
-            return list(state.spec.translate(snapshot, now))
+            return list((translate or state.spec.translate)(snapshot, now))
         except Exception:
             log.exception("translate failed source=%s reason=internal", state.name)
             state.count_error(Reason.INTERNAL)

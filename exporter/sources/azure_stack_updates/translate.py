@@ -96,12 +96,6 @@ class _Families:
             "(hub_run_duration_limit, local_run_duration_limit).",
             ["platform"],
         )
-        self.duration = gauge(
-            "azure_stack_update_run_duration_seconds",
-            "Duration of the run: the reported duration once finished; for a running run the time since "
-            "it started, computed at scrape time.",
-            RUN,
-        )
 
     def cached(self) -> list[GaugeMetricFamily]:
         return [
@@ -112,6 +106,36 @@ class _Families:
 
 
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
+    yield from translate_static(snapshot)
+    yield from translate_live(snapshot, now)
+
+
+def translate_live(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
+    """Run durations: the one family relative to the scrape's "now", encoded at every scrape.
+
+    A finished run's reported duration sits in the same family, so the whole family is live;
+    it has one series per exposed run (max_runs per stamp), a small part of the source.
+    """
+    duration = gauge(
+        "azure_stack_update_run_duration_seconds",
+        "Duration of the run: the reported duration once finished; for a running run the time since "
+        "it started, computed at scrape time.",
+        RUN,
+    )
+    for stamp in snapshot.stamps:
+        if stamp.data is None:
+            continue
+        for run in stamp.data.runs:
+            labels = [stamp.platform, stamp.name, run.update, run.run_id]
+            if run.state == "InProgress" and run.started is not None:
+                duration.add_metric(labels, max(0.0, (now - run.started).total_seconds()))
+            elif run.duration_seconds is not None:
+                duration.add_metric(labels, run.duration_seconds)
+    yield duration
+
+
+def translate_static(snapshot: Snapshot) -> Iterator[Metric]:
+    """Everything but the run durations: encoded once per snapshot."""
     f = _Families()
     for stamp in snapshot.stamps:
         base = [stamp.platform, stamp.name]
@@ -151,12 +175,6 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
             current = run.current_step()
             if current is not None:
                 f.current_step.add_metric([*labels, *current], 1.0)
-            if run.state == "InProgress" and run.started is not None:
-                f.duration.add_metric(labels, max(0.0, (now - run.started).total_seconds()))
-            elif run.duration_seconds is not None:
-                f.duration.add_metric(labels, run.duration_seconds)
     for platform, seconds in snapshot.run_duration_limits:
         f.limit.add_metric([platform], seconds)
     yield from f.cached()
-    # The scrape-time value last: everything before it is the same for every scrape of a refresh.
-    yield f.duration

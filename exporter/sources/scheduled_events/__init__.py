@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from exporter.core.registry import register
 from exporter.core.source import SourceSpec
 from exporter.sources.scheduled_events.fetch import fetch
-from exporter.sources.scheduled_events.translate import translate
+from exporter.sources.scheduled_events.translate import translate, translate_live, translate_static
 
 DEMO_NODE = "aks-nodepool1-0"
 
@@ -60,6 +60,9 @@ SPEC = register(
         summary="VM Scheduled Events from the Instance Metadata Service (run on the VM/node)",
         fetch=fetch,
         translate=translate,
+        # Only the time-relative family is encoded per scrape; the rest once per refresh.
+        translate_static=translate_static,
+        translate_live=translate_live,
         options_type=Options,
         # Only meaningful on an Azure VM (the chart's DaemonSet enables it); elsewhere it could
         # only fail, and keep /readyz unready.
