@@ -28,6 +28,7 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 from exporter import __version__
 from exporter.azure.clouds import CloudEndpoints, resolve
 from exporter.azure.policies import AzureStats, RequestCountingPolicy
+from exporter.azure.transport import SettledSession, shared_transport
 from exporter.config import AzureConfig
 from exporter.core.errors import Reason, SourceError
 
@@ -79,6 +80,7 @@ class AzureContext:
         self._lock = threading.Lock()
         self._credential: TokenCredential | None = None
         self._clients: dict[tuple[str, str], Any] = {}
+        self._session: SettledSession | None = None
 
     @property
     def credential(self) -> TokenCredential:
@@ -109,7 +111,19 @@ class AzureContext:
         }
         if self.cfg.ca_bundle:
             kwargs["connection_verify"] = self.cfg.ca_bundle
+        kwargs["transport"] = self.transport(kwargs)
         return kwargs
+
+    def transport(self, kwargs: dict[str, Any]) -> Any:
+        """Each client's transport over the one shared session (`exporter.azure.transport`)."""
+        with self._lock:
+            if self._session is None:
+                self._session = SettledSession()
+            session = self._session
+        connection = {
+            k: kwargs[k] for k in ("connection_timeout", "read_timeout", "connection_verify") if k in kwargs
+        }
+        return shared_transport(session, **connection)
 
     def _cached(self, key: tuple[str, str], factory: Any) -> Any:
         with self._lock:
@@ -148,10 +162,7 @@ class AzureContext:
             kwargs["custom_hook_policy"],
             HttpLoggingPolicy(),
         ]
-        transport_kwargs = {
-            k: kwargs[k] for k in ("connection_timeout", "read_timeout", "connection_verify") if k in kwargs
-        }
-        return ARMPipelineClient(base_url=base_url, policies=policies, **transport_kwargs)
+        return ARMPipelineClient(base_url=base_url, policies=policies, transport=kwargs["transport"])
 
     def compute(self, subscription_id: str) -> Any:
         from azure.mgmt.compute import ComputeManagementClient
@@ -176,6 +187,7 @@ class AzureContext:
             clients = list(self._clients.values())
             self._clients.clear()
             credential, self._credential = self._credential, None
+            session, self._session = self._session, None
         for client in clients:
             close = getattr(client, "close", None)
             if callable(close):
@@ -183,6 +195,8 @@ class AzureContext:
         close_cred = getattr(credential, "close", None)
         if callable(close_cred):
             close_cred()
+        if session is not None:
+            session.close()
 
 
 def proxy_free_environment() -> dict[str, str]:
