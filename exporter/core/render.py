@@ -21,29 +21,23 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from exporter.core.collector import ExporterCollector
+from exporter.core.encode import EOF_LINE, encode_both, encode_family
 from exporter.core.source import AnySpec
 from exporter.core.state import SourceState
 
 Encoder = Callable[[Collector], bytes]
 Translate = Callable[[Any, datetime], Iterable[Metric]]
-EOF_LINE = b"# EOF\n"
 OPENMETRICS = "openmetrics"
 TEXT = "text"
-# Encoded in this order at refresh: Prometheus negotiates OpenMetrics, curl gets text.
-CACHED_ENCODERS: dict[str, Encoder] = {
-    OPENMETRICS: partial(openmetrics.generate_latest, escaping=openmetrics.UNDERSCORES, version="1.0.0"),
-    TEXT: generate_latest,
-}
 # Static members once per refresh, off the scrape path: smaller bodies are worth the CPU.
 STATIC_GZIP_LEVEL = 6
 # Live parts on every scrape: a few kilobytes, speed first.
@@ -53,10 +47,15 @@ LIVE_GZIP_LEVEL = 1
 def cached_format(content_type: str) -> str | None:
     """Which cached encoding serves a negotiated content type, None if none does.
 
-    Every metric name of the exporter is a valid legacy name, so the `escaping` parameter does
-    not change a byte (tests check it with Prometheus's own Accept header).
+    Every metric name of the exporter is a valid legacy name, which the `underscores` and
+    `allow-utf-8` escapings leave as they are (tests check it with Prometheus's own Accept
+    header); `dots` and `values` rewrite every underscore, so they are encoded per scrape.
     """
-    if content_type.startswith("application/openmetrics-text; version=1.0.0;"):
+    params = [p.strip() for p in content_type.split(";")]
+    escaping = next((p.partition("=")[2] for p in params if p.startswith("escaping=")), None)
+    if escaping not in (None, openmetrics.UNDERSCORES, openmetrics.ALLOWUTF8):
+        return None
+    if params[0] == "application/openmetrics-text" and "version=1.0.0" in params:
         return OPENMETRICS
     if content_type == CONTENT_TYPE_PLAIN_0_0_4:
         return TEXT
@@ -123,22 +122,18 @@ def gzip_member(chunks: Iterable[bytes], level: int) -> bytes:
     return b"".join(parts)
 
 
-def _encode_family(encoder: Encoder, family: Metric) -> bytes:
-    return encoder(_Fixed((family,))).removesuffix(EOF_LINE)
-
-
 def encode_families(families: Sequence[Metric]) -> Exposition:
     """Both cached formats of `families`, sharing each family's bytes where the formats agree.
 
     Gauges encode identically in OpenMetrics 1.0 and text 0.0.4, so a VMSS estate costs one
     copy of its bytes, not two; counters differ (`_total` in TYPE) and get their own.
+    OpenMetrics first: it is what Prometheus asks for.
     """
-    om_chunks = [_encode_family(CACHED_ENCODERS[OPENMETRICS], family) for family in families]
+    pairs = [encode_both(family) for family in families]
+    om_chunks = [om for om, _ in pairs]
+    text_chunks = [text for _, text in pairs]
+    del pairs
     om = Encoded(tuple(om_chunks), gzip_member(om_chunks, STATIC_GZIP_LEVEL))
-    text_chunks = []
-    for family, om_chunk in zip(families, om_chunks, strict=True):
-        chunk = _encode_family(CACHED_ENCODERS[TEXT], family)
-        text_chunks.append(om_chunk if chunk == om_chunk else chunk)
     same = all(t is o for t, o in zip(text_chunks, om_chunks, strict=True))
     text = Encoded(tuple(text_chunks), om.gzip if same else gzip_member(text_chunks, STATIC_GZIP_LEVEL))
     return Exposition({OPENMETRICS: om, TEXT: text})
@@ -186,6 +181,9 @@ class Renderer:
         live: list[bytes] = []
 
         def encode_live(collector: Collector) -> None:
+            if fmt is not None:
+                live.extend(encode_family(family, fmt == OPENMETRICS) for family in collector.collect())
+                return
             data = encoder(collector)
             live.append(data.removesuffix(EOF_LINE) if openmetrics_body else data)
 

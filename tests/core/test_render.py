@@ -17,7 +17,7 @@ from prometheus_client.exposition import choose_encoder
 
 from exporter.azure.policies import AzureStats
 from exporter.core.collector import ExporterCollector
-from exporter.core.render import CACHED_ENCODERS, OPENMETRICS, TEXT, Exposition, Renderer, encode_families
+from exporter.core.render import OPENMETRICS, TEXT, Exposition, Renderer, cached_format, encode_families
 from tests.core.fakes import ScriptedFetch, Snap, make_runner
 from tests.core.fakes import translate as fake_translate
 from tests.core.fakes import translate_live as fake_live
@@ -198,6 +198,39 @@ def test_formats_share_bytes_only_where_they_agree():
     assert text.chunks[2] != om.chunks[2]  # TYPE of a counter differs
     from exporter.core.render import _Fixed
 
-    assert b"".join(om.chunks) + b"# EOF\n" == CACHED_ENCODERS[OPENMETRICS](_Fixed([gauge, plain, counter]))
-    assert b"".join(text.chunks) == CACHED_ENCODERS[TEXT](_Fixed([gauge, plain, counter]))
+    fixed = _Fixed([gauge, plain, counter])
+    assert b"".join(om.chunks) + b"# EOF\n" == choose_encoder(ACCEPTS[0])[0](fixed)
+    assert b"".join(text.chunks) == generate_latest(fixed)
     assert gzip.decompress(text.gzip) == b"".join(text.chunks)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/openmetrics-text; version=1.0.0; charset=utf-8", OPENMETRICS),
+        ("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8", OPENMETRICS),
+        ("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores", OPENMETRICS),
+        ("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots", None),
+        ("application/openmetrics-text; version=2.0.0; charset=utf-8; escaping=underscores", None),
+        ("text/plain; version=0.0.4; charset=utf-8", TEXT),
+        ("text/plain; version=1.0.0; charset=utf-8; escaping=values", None),
+    ],
+)
+def test_only_formats_whose_bytes_equal_the_cache_are_served_from_it(content_type, expected):
+    assert cached_format(content_type) == expected
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/openmetrics-text;version=1.0.0;escaping=dots",
+        "text/plain;version=1.0.0;escaping=values",
+        "application/openmetrics-text;version=2.0.0",
+    ],
+)
+@freeze_time("2026-11-21T10:00:30Z")
+def test_other_formats_are_rendered_per_scrape_with_the_negotiated_encoder(accept: str):
+    _, _, collector, renderer = estate()
+    encoder, _ = choose_encoder(accept)
+    body, _ = render(renderer, accept, compress=False)
+    assert body == encoder(collector)
