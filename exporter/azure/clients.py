@@ -164,16 +164,6 @@ class AzureContext:
         ]
         return ARMPipelineClient(base_url=base_url, policies=policies, transport=kwargs["transport"])
 
-    def compute(self, subscription_id: str) -> Any:
-        from azure.mgmt.compute import ComputeManagementClient
-
-        return self._cached(
-            ("compute", subscription_id),
-            lambda: ComputeManagementClient(
-                self.credential, subscription_id, **self.client_kwargs("compute")
-            ),
-        )
-
     def resource_graph(self) -> Any:
         from azure.mgmt.resourcegraph import ResourceGraphClient
 
