@@ -19,6 +19,7 @@ from exporter.core.collector import ExporterCollector
 from exporter.core.registry import all_specs
 from exporter.core.render import Renderer
 from exporter.core.scheduler import Scheduler, SourceRunner
+from exporter.core.sharding import Shard
 from exporter.core.state import SourceState
 from exporter.server import HttpServer, make_app
 
@@ -56,7 +57,8 @@ class Exporter:
         )
         for runtime_collector in runtime_collectors:
             self.registry.register(runtime_collector)
-        self.collector = ExporterCollector(self.states, self.stats, revision=self.revision)
+        self.shard = Shard(self.config.sharding.shard, self.config.sharding.total_shards)
+        self.collector = ExporterCollector(self.states, self.stats, revision=self.revision, shard=self.shard)
         self.registry.register(self.collector)
         self.renderer = self._renderer = Renderer(self.collector, self.runtime)
         self._server: HttpServer | None = None
@@ -67,7 +69,7 @@ class Exporter:
     def azure(self) -> AzureContext:
         with self._azure_lock:
             if self._azure is None:
-                self._azure = AzureContext(self.config.azure, self.stats)
+                self._azure = AzureContext(self.config.azure, self.stats, self.shard)
             return self._azure
 
     def refresh_all_once(self) -> dict[str, bool]:

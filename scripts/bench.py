@@ -390,7 +390,8 @@ def refresh_phase(tmp: Path, args: argparse.Namespace, rows: list[tuple[str, str
             f"refresh {sets:,} scale sets / {subs} subscriptions @ {latency * 1000:.0f} ms",
             f"{wall:.1f} s = {wall / bound:.2f}x bound",
             "<= 1.2x bound",
-            f"bound {total:,} requests x {latency * 1000:.0f} ms / {args.refresh_concurrency} = {bound:.1f} s; "
+            f"bound {total:,} requests x {latency * 1000:.0f} ms"
+            f" / {args.refresh_concurrency} = {bound:.1f} s; "
             f"before {old_wall:.1f} s",
         ),
         (

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,25 @@ from exporter.azure.policies import AzureStats, RequestCountingPolicy
 from exporter.azure.transport import SettledSession, shared_transport
 from exporter.config import AzureConfig
 from exporter.core.errors import Reason, SourceError
+from exporter.core.sharding import Shard
 
 USER_AGENT = f"azure-update-exporter/{__version__}"
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+# How long a sharded replica reuses the list of visible subscriptions it divides.
+VISIBLE_TTL = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The subscriptions a source queries: every visible one, or exactly `subscriptions`."""
+
+    subscriptions: tuple[str, ...] = ()
+    everything: bool = True
+
+    @property
+    def empty(self) -> bool:
+        """True when this replica owns no subscription at all (more shards than subscriptions)."""
+        return not self.everything and not self.subscriptions
 
 
 def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential:
@@ -73,14 +92,16 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
 class AzureContext:
     """Credentials and clients for one configuration, created lazily and reused across refreshes."""
 
-    def __init__(self, cfg: AzureConfig, stats: AzureStats) -> None:
+    def __init__(self, cfg: AzureConfig, stats: AzureStats, shard: Shard | None = None) -> None:
         self.cfg = cfg
+        self.shard = shard or Shard()
         self.cloud = resolve(cfg)
         self.stats = stats
         self._lock = threading.Lock()
         self._credential: TokenCredential | None = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._session: SettledSession | None = None
+        self._visible: tuple[float, tuple[str, ...]] | None = None
 
     @property
     def credential(self) -> TokenCredential:
@@ -94,6 +115,29 @@ class AzureContext:
                         Reason.TOKEN, f"cannot build the credential: {type(exc).__name__}"
                     ) from exc
             return self._credential
+
+    def scope(self) -> Scope:
+        """This replica's subscriptions: `azure.subscriptions` (every visible one if empty), and
+        when sharded only those that hash to this shard, so no replica reads the whole tenant."""
+        configured = tuple(s.lower() for s in self.cfg.subscriptions)
+        if not self.shard.sharded:
+            return Scope(configured, everything=not configured)
+        candidates = configured or self.visible_subscriptions()
+        return Scope(tuple(s for s in candidates if self.shard.owns(s)), everything=False)
+
+    def visible_subscriptions(self) -> tuple[str, ...]:
+        """Every subscription the identity sees (ARM `GET /subscriptions`), reused for VISIBLE_TTL."""
+        now = time.monotonic()
+        with self._lock:
+            if self._visible is not None and now - self._visible[0] < VISIBLE_TTL:
+                return self._visible[1]
+        from exporter.azure.arm import list_paged
+
+        items = list_paged(self.arm("arm"), "/subscriptions", SUBSCRIPTIONS_API_VERSION)
+        ids = tuple(sorted({str(i["subscriptionId"]).lower() for i in items if i.get("subscriptionId")}))
+        with self._lock:
+            self._visible = (now, ids)
+        return ids
 
     def client_kwargs(self, api: str) -> dict[str, Any]:
         """Keyword arguments understood by every generated azure-mgmt client."""

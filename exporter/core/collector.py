@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from exporter.azure.policies import AzureStats
 from exporter.core import selfmetrics
 from exporter.core.errors import Reason
+from exporter.core.sharding import Shard
 from exporter.core.state import SourceState, StateView
 
 log = logging.getLogger("exporter.collector")
@@ -27,8 +28,10 @@ class ExporterCollector(Collector):
         *,
         revision: str = "unknown",
         clock: Callable[[], float] | None = None,
+        shard: Shard | None = None,
     ) -> None:
         self._states = list(states)
+        self._shard = shard or Shard()
         self._stats = stats
         self._revision = revision
         # Looked up at call time (not bound as a default) so freezegun can pin it in tests.
@@ -62,6 +65,7 @@ class ExporterCollector(Collector):
 
     def self_families(self, views: Sequence[StateView]) -> Iterator[Metric]:
         yield selfmetrics.build_info(self._revision)
+        yield selfmetrics.shard_info(self._shard)
         yield from selfmetrics.source_metrics(views)
         yield from selfmetrics.azure_metrics(self._stats)
 

@@ -50,6 +50,9 @@ class SourceSpec(Generic[SnapT, OptT]):
     # must yield exactly the static families followed by the live ones.
     translate_static: Callable[[SnapT], Iterable[Metric]] | None = None
     translate_live: Callable[[SnapT, datetime], Iterable[Metric]] | None = None
+    # False for sources whose data belongs to the machine the exporter runs on (IMDS): every
+    # replica would expose the same series, so they cannot be enabled with sharding.
+    shardable: bool = True
     # The `sources.<name>` settings for demo mode, given the simulator's info document
     # (base_url, imds_url, ca_path, ...). None: the source stays off in the demo.
     demo_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None

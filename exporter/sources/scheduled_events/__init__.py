@@ -74,6 +74,8 @@ SPEC = register(
         # (~2 min, `first_request_timeout`). Later polls are bounded by `request_timeout`.
         default_timeout=160.0,
         needs_azure=False,
+        # The node's own events: run per node (DaemonSet), never split over shards.
+        shardable=False,
         # The simulator's IMDS listener stands in for 169.254.169.254; the demo "runs" on a node.
         demo_config=lambda info: {"endpoint": info["imds_url"], "node": DEMO_NODE},
     )
