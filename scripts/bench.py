@@ -27,6 +27,7 @@ import http.client
 import importlib
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -113,9 +114,14 @@ def exporter_config(info: dict[str, Any], concurrency: int) -> dict[str, Any]:
 class Child:
     """A helper script in its own process, talking line by line on stdin/stdout."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(  # noqa: S603
-            [PYTHON, *args], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [PYTHON, *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
@@ -193,6 +199,7 @@ def scrape_phase(tmp: Path, args: argparse.Namespace, rows: list[tuple[str, str,
             str(args.real_cycles),
             "--snapshots",
             str(snapshots),
+            env=allocator(args),
         )
         port = int(exporter.expect("port")[0])
         live = {"openmetrics+gzip": (PROMETHEUS, Timings()), "text": (CURL, Timings())}
@@ -278,7 +285,8 @@ def scrape_phase(tmp: Path, args: argparse.Namespace, rows: list[tuple[str, str,
             "peak RSS of the exporter",
             f"{peak:.0f} MiB",
             "<= 400 MiB",
-            f"{args.cycles} refreshes with concurrent scrapes; naive server {naive_peak:.0f} MiB",
+            f"{args.cycles} refreshes with concurrent scrapes, "
+            f"MALLOC_ARENA_MAX={args.malloc_arena_max or 'unset'}; naive server {naive_peak:.0f} MiB",
         ),
         (
             "refresh incl. encoding (real / replay)",
@@ -287,6 +295,11 @@ def scrape_phase(tmp: Path, args: argparse.Namespace, rows: list[tuple[str, str,
             "first from the simulator, then replays of its snapshot",
         ),
     ]
+
+
+def allocator(args: argparse.Namespace) -> dict[str, str]:
+    """The exporter's environment for glibc malloc: what the image and chart set."""
+    return {"MALLOC_ARENA_MAX": str(args.malloc_arena_max)} if args.malloc_arena_max else {}
 
 
 def stock_transport(context: Any, kwargs: dict[str, Any]) -> Any:
@@ -430,6 +443,12 @@ def main() -> None:
     parser.add_argument(
         "--refresh-concurrency", type=int, default=8, help="vmss_os_upgrades.concurrency (its default: 8)"
     )
+    parser.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        default=2,
+        help="MALLOC_ARENA_MAX of the exporter (0: glibc's default)",
+    )
     parser.add_argument("--skip", choices=("scrape", "refresh"), action="append", default=[])
     args = parser.parse_args()
     rows: list[tuple[str, str, str, str]] = []
@@ -439,7 +458,10 @@ def main() -> None:
             scrape_phase(Path(tmp), args, rows)
         if "refresh" not in args.skip:
             refresh_phase(Path(tmp), args, rows)
-    print(f"scripts/bench.py on {_cpus()} CPUs, {time.monotonic() - started:.0f} s\n")
+    load = os.getloadavg()[0]
+    print(
+        f"scripts/bench.py on {_cpus()} CPUs (load average {load:.1f}), {time.monotonic() - started:.0f} s\n"
+    )
     header = ("figure", "measured", "target", "beside it")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     for row in [header, *rows]:
@@ -449,8 +471,6 @@ def main() -> None:
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 

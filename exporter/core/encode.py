@@ -93,14 +93,16 @@ def encode_family(family: Metric, openmetrics_format: bool) -> bytes:
     return (_head(family, openmetrics_format) + _samples(family)).encode()
 
 
-def encode_both(family: Metric) -> tuple[bytes, bytes]:
-    """(OpenMetrics, text) of one family; the same bytes object twice when the two agree
-    (a gauge whose help has no double quote), so a large estate is held once, not twice."""
+def encode_both(family: Metric) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """(OpenMetrics chunks, text chunks) of one family, as prometheus-client writes them.
+
+    The sample lines are the same bytes object in both formats (only HELP and, for counters,
+    TYPE differ), so a large estate is held once, not twice.
+    """
     if not _simple(family):
         om, text = encode_family(family, True), encode_family(family, False)
-        return om, om if text == om else text
-    body = _samples(family)
-    om = (_head(family, True) + body).encode()
-    if family.type == "gauge" and QUOTE not in family.documentation:
-        return om, om
-    return om, (_head(family, False) + body).encode()
+        return (om,), (om if text == om else text,)
+    body = _samples(family).encode()
+    head_om = _head(family, True).encode()
+    head_text = _head(family, False).encode()
+    return (head_om, body), (head_om if head_text == head_om else head_text, body)

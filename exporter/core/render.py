@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -122,21 +122,24 @@ def gzip_member(chunks: Iterable[bytes], level: int) -> bytes:
     return b"".join(parts)
 
 
-def encode_families(families: Sequence[Metric]) -> Exposition:
-    """Both cached formats of `families`, sharing each family's bytes where the formats agree.
+def encode_families(families: Iterable[Metric]) -> Exposition:
+    """Both cached formats of `families`, sharing the bytes the formats have in common.
 
-    Gauges encode identically in OpenMetrics 1.0 and text 0.0.4, so a VMSS estate costs one
-    copy of its bytes, not two; counters differ (`_total` in TYPE) and get their own.
-    OpenMetrics first: it is what Prometheus asks for.
+    OpenMetrics 1.0 and text 0.0.4 differ only in HELP escaping and counters' TYPE lines, so
+    each family's sample lines are stored once for both. OpenMetrics first: Prometheus asks for it.
     """
-    pairs = [encode_both(family) for family in families]
-    om_chunks = [om for om, _ in pairs]
-    text_chunks = [text for _, text in pairs]
-    del pairs
-    om = Encoded(tuple(om_chunks), gzip_member(om_chunks, STATIC_GZIP_LEVEL))
+    om_chunks: list[bytes] = []
+    text_chunks: list[bytes] = []
+    for family in families:
+        om, text = encode_both(family)
+        om_chunks.extend(om)
+        text_chunks.extend(text)
+    om_gzip = gzip_member(om_chunks, STATIC_GZIP_LEVEL)
     same = all(t is o for t, o in zip(text_chunks, om_chunks, strict=True))
-    text = Encoded(tuple(text_chunks), om.gzip if same else gzip_member(text_chunks, STATIC_GZIP_LEVEL))
-    return Exposition({OPENMETRICS: om, TEXT: text})
+    text_gzip = om_gzip if same else gzip_member(text_chunks, STATIC_GZIP_LEVEL)
+    return Exposition(
+        {OPENMETRICS: Encoded(tuple(om_chunks), om_gzip), TEXT: Encoded(tuple(text_chunks), text_gzip)}
+    )
 
 
 class Renderer:

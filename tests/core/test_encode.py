@@ -85,10 +85,11 @@ def test_byte_identical_to_prometheus_client(family: Metric):
     expected_text = generate_latest(_Fixed([family]))
     assert encode_family(family, True) == expected_om
     assert encode_family(family, False) == expected_text
-    both = encode_both(family)
-    assert both == (expected_om, expected_text)
-    if expected_om == expected_text:
-        assert both[0] is both[1]  # stored once
+    om_chunks, text_chunks = encode_both(family)
+    assert (b"".join(om_chunks), b"".join(text_chunks)) == (expected_om, expected_text)
+    for om_chunk, text_chunk in zip(om_chunks, text_chunks, strict=True):
+        if om_chunk == text_chunk:
+            assert om_chunk is text_chunk  # what both formats have in common is stored once
     fast = family.name.startswith(("test_gauge", "test_counter", "test_unlabelled", "test_empty"))
     assert _simple(family) == fast  # the cases above really take the cheaper path
 

@@ -193,15 +193,18 @@ def test_formats_share_bytes_only_where_they_agree():
     counter.add_metric([], 3.0)
     exposition = encode_families([gauge, plain, counter])
     om, text = exposition.formats[OPENMETRICS], exposition.formats[TEXT]
-    assert text.chunks[1] is om.chunks[1]  # identical gauge bytes are stored once
+    assert len(om.chunks) == len(text.chunks) == 6  # HELP/TYPE and samples of each family
     assert text.chunks[0] != om.chunks[0]  # HELP escapes quotes in OpenMetrics only
-    assert text.chunks[2] != om.chunks[2]  # TYPE of a counter differs
+    assert text.chunks[2] is om.chunks[2]  # identical HELP/TYPE stored once
+    assert text.chunks[4] != om.chunks[4]  # TYPE of a counter differs
+    assert all(text.chunks[i] is om.chunks[i] for i in (1, 3, 5))  # sample lines stored once
     from exporter.core.render import _Fixed
 
     fixed = _Fixed([gauge, plain, counter])
     assert b"".join(om.chunks) + b"# EOF\n" == choose_encoder(ACCEPTS[0])[0](fixed)
     assert b"".join(text.chunks) == generate_latest(fixed)
     assert gzip.decompress(text.gzip) == b"".join(text.chunks)
+    assert gzip.decompress(om.gzip) == b"".join(om.chunks)
 
 
 @pytest.mark.parametrize(
