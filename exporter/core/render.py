@@ -17,6 +17,7 @@ collectors, then every source's families, then the self-metrics): tests compare 
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ TEXT = "text"
 STATIC_GZIP_LEVEL = 6
 # Live parts on every scrape: a few kilobytes, speed first.
 LIVE_GZIP_LEVEL = 1
+# Seconds the runtime metrics (process_*, python_*) are reused between scrapes: Prometheus
+# scrapes far less often, so each scrape still sees fresh values.
+RUNTIME_MAX_AGE = 1.0
 
 
 def cached_format(content_type: str) -> str | None:
@@ -151,6 +155,7 @@ class Renderer:
         # Snapshots published without an exposition (the encode hook failed, or a runner built
         # without one): encoded by the first scrape that needs it, kept with its snapshot.
         self._late: dict[str, tuple[object, Exposition]] = {}
+        self._runtime_cache: dict[str, tuple[float, list[bytes]]] = {}
 
     def encode(self, state: SourceState, snapshot: object) -> Exposition | None:
         """The static part of a fresh snapshot, for the refresh thread to publish with it."""
@@ -174,6 +179,23 @@ class Renderer:
                 self._late[state.name] = (snapshot, exposition)
         return exposition
 
+    def _runtime_chunks(self, fmt: str) -> list[bytes]:
+        """prometheus-client's process/platform/gc metrics, reused for up to RUNTIME_MAX_AGE.
+
+        Reading them opens half a dozen /proc files; every file operation gives up the GIL, and
+        while a refresh encodes, each reacquisition can wait a switch interval.
+        """
+        assert self._runtime is not None
+        now = time.monotonic()
+        with self._lock:
+            cached = self._runtime_cache.get(fmt)
+        if cached is not None and now - cached[0] < RUNTIME_MAX_AGE:
+            return cached[1]
+        chunks = [encode_family(family, fmt == OPENMETRICS) for family in self._runtime.collect()]
+        with self._lock:
+            self._runtime_cache[fmt] = (now, chunks)
+        return chunks
+
     def body(self, encoder: Encoder, content_type: str, *, gzip: bool) -> list[bytes]:
         """The /metrics body as chunks to write in order (never joined into one buffer)."""
         fmt = cached_format(content_type)
@@ -196,7 +218,10 @@ class Renderer:
                 live.clear()
 
         if self._runtime is not None:
-            encode_live(self._runtime)
+            if fmt is None:
+                encode_live(self._runtime)
+            else:
+                live.extend(self._runtime_chunks(fmt))
         for state, view in zip(self._collector.states, views, strict=True):
             if view.snapshot is None:
                 continue
