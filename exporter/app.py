@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import sys
@@ -26,6 +27,7 @@ from exporter.server import HttpServer, make_app
 
 log = logging.getLogger("exporter.app")
 SWITCH_INTERVAL = 0.0005
+GC_THRESHOLDS = (10_000, 10, 100)
 
 
 @dataclass
@@ -78,10 +80,7 @@ class Exporter:
         return {runner.state.name: runner.refresh_once() for runner in self.runners}
 
     def start(self, *, serve: bool = True, schedule: bool = True) -> None:
-        # A scrape gives up the GIL at every socket call; while a refresh encodes, each time it
-        # waits up to the switch interval to get it back. 0.5 ms instead of 5 ms keeps scrapes
-        # during refreshes fast, at a small cost to refresh throughput.
-        sys.setswitchinterval(SWITCH_INTERVAL)
+        tune_interpreter()
         if serve:
             host, port = parse_listen_address(self.config.web.listen_address)
             self._server = HttpServer(host, port, make_app(self.registry, self.states, self.renderer))
@@ -104,6 +103,24 @@ class Exporter:
             self._server.stop()
         if self._azure:
             self._azure.close()
+
+
+def tune_interpreter() -> None:
+    """Keep scrapes fast while a refresh builds and encodes hundreds of thousands of objects.
+
+    - A scrape gives up the GIL at every socket call and waits up to the switch interval to get it
+      back from a refresh thread: 0.5 ms instead of 5 ms.
+    - The cyclic garbage collector's full collections walk every tracked object while holding the
+      GIL (about 100 ms per 100k series). The objects alive at start (modules, clients, config)
+      are frozen out of those walks, and collections run after 10,000 allocations instead of 700,
+      with a full collection considered 10 times less often: none in a typical refresh. The big
+      structures (snapshots, metric families) have no reference cycles and are freed by
+      reference counting anyway.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _display_host(host: str) -> str:
