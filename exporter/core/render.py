@@ -149,7 +149,7 @@ def encode_families(families: Iterable[Metric]) -> Exposition:
 class Renderer:
     def __init__(self, collector: ExporterCollector, runtime: CollectorRegistry | None = None) -> None:
         self._collector = collector
-        # process/platform/gc metrics of prometheus-client: cheap, always live.
+        # process/platform/gc metrics of prometheus-client: live, reused for up to RUNTIME_MAX_AGE.
         self._runtime = runtime
         self._lock = threading.Lock()
         # Snapshots published without an exposition (the encode hook failed, or a runner built
