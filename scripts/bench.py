@@ -8,12 +8,14 @@ figures and asserts nothing (targets are read off the table, not checked by time
 1. scrape and memory: ~300k series (15,000 scale sets over 50 subscriptions). The exporter
    refreshes 20 times back to back (the first two real against the simulator, then replays of
    the snapshot through the real scheduler, renderer and publication) while two clients scrape
-   it (OpenMetrics + gzip as Prometheus asks, and plain text as curl does); then steady-state
-   scrapes alternate between the exporter and the naive baseline.
-2. refresh: 5,000 scale sets over 50 subscriptions at 50 ms per Azure reply, once with
-   azure-core's stock transport per client (how the exporter talked to Azure before) and once
-   with the shared settled session: refresh time against the concurrency bound, and exporter
-   CPU per Azure request.
+   it (OpenMetrics + gzip as Prometheus asks, and text + gzip as Prometheus asks when
+   OpenMetrics is off); then steady-state scrapes alternate between the exporter and the naive
+   baseline, and uncompressed text (curl) is timed for information. Peak RSS is the exporter
+   process's VmHWM, with MALLOC_ARENA_MAX as the image sets it.
+2. refresh: 5,000 scale sets over 50 subscriptions at 50 ms per Azure reply against the
+   concurrency bound (requests x latency / concurrency); exporter CPU per Azure request on a
+   small estate, once as the exporter called Azure before (azure-mgmt-compute models, a stock
+   transport per client) and once as now (plain ARM GETs over one settled session).
 3. Resource Graph: requests per refresh (pages) beside what per-resource reads would need.
 
 Usage: .venv/bin/python scripts/bench.py [--scale-sets 15000] [--cycles 20]
