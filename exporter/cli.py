@@ -48,6 +48,12 @@ def _common_options() -> argparse.ArgumentParser:
         help="turn every source off unless the config file, an environment variable or a "
         "--collector.<source> flag enables it",
     )
+    parent.add_argument(
+        "--shard", type=int, metavar="N", help="this replica's shard, 0 to --total-shards - 1"
+    )
+    parent.add_argument(
+        "--total-shards", dest="total_shards", type=int, metavar="N", help="replicas sharing the work"
+    )
     for name, spec in all_specs().items():
         parent.add_argument(
             f"--collector.{name}",
@@ -94,6 +100,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         out.setdefault("log", {})["level"] = args.log_level
     if args.log_format:
         out.setdefault("log", {})["format"] = args.log_format
+    if args.shard is not None:
+        out.setdefault("sharding", {})["shard"] = args.shard
+    if args.total_shards is not None:
+        out.setdefault("sharding", {})["total_shards"] = args.total_shards
     for key, value in vars(args).items():
         if key.startswith("collector__") and value is not None:
             out.setdefault("sources", {}).setdefault(key.removeprefix("collector__"), {})["enabled"] = value

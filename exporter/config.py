@@ -80,6 +80,14 @@ class AzureConfig:
 
 
 @dataclass(frozen=True)
+class ShardingConfig:
+    # This replica's shard (a StatefulSet pod's ordinal) of `total_shards` replicas: each owns the
+    # subscriptions and Azure Stack Hub stamps that rendezvous-hash to it (exporter/core/sharding.py).
+    shard: int = field(default=0, metadata={"min": 0})
+    total_shards: int = field(default=1, metadata={"min": 1})
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     enabled: bool
     interval: float
@@ -92,6 +100,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
     azure: AzureConfig = field(default_factory=AzureConfig)
+    sharding: ShardingConfig = field(default_factory=ShardingConfig)
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)
 
     def enabled_sources(self) -> list[str]:
@@ -287,13 +296,14 @@ def load(
 
 def from_dict(raw: Mapping[str, Any]) -> Config:
     builder = _Builder()
-    top_keys = {"web", "log", "azure", "sources"}
+    top_keys = {"web", "log", "azure", "sharding", "sources"}
     for key in raw:
         if key not in top_keys:
             builder.errors.append(f"{key}: unknown key; allowed keys: {', '.join(sorted(top_keys))}")
     web = builder.build(WebConfig, raw.get("web"), "web")
     log = builder.build(LogConfig, raw.get("log"), "log")
     azure = builder.build(AzureConfig, raw.get("azure"), "azure")
+    sharding = builder.build(ShardingConfig, raw.get("sharding"), "sharding")
     sources = _build_sources(builder, raw.get("sources"))
     if web is not None:
         try:
@@ -303,9 +313,11 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         _check_web_config_file(builder, web.config_file)
     if azure is not None:
         _check_azure(builder, azure)
+    if sharding is not None:
+        _check_sharding(builder, sharding, sources)
     if builder.errors:
         raise ConfigError(builder.errors)
-    return Config(web=web, log=log, azure=azure, sources=sources)
+    return Config(web=web, log=log, azure=azure, sharding=sharding, sources=sources)
 
 
 def _check_web_config_file(builder: _Builder, path: str | None) -> None:
@@ -353,6 +365,19 @@ def _build_sources(builder: _Builder, raw: object) -> dict[str, SourceConfig]:
         )
         result[name] = SourceConfig(enabled=enabled, interval=interval, timeout=timeout, options=options)
     return result
+
+
+def _check_sharding(builder: _Builder, sharding: ShardingConfig, sources: Mapping[str, SourceConfig]) -> None:
+    if sharding.shard >= sharding.total_shards:
+        builder.fail("sharding.shard", sharding.shard, f"0 to total_shards - 1 ({sharding.total_shards - 1})")
+    if sharding.total_shards > 1:
+        specs = all_specs()
+        for name, source in sources.items():
+            if source.enabled and not specs[name].shardable:
+                builder.errors.append(
+                    f"sources.{name}: reads the machine it runs on, so every shard would expose the "
+                    "same series; enable it in a per-node deployment with total_shards 1"
+                )
 
 
 def _check_azure(builder: _Builder, azure: AzureConfig) -> None:

@@ -1,84 +1,512 @@
-"""Benchmark: refresh cost and scrape latency/memory against a large simulated estate.
+"""Benchmark: every scale figure beside the naive baseline, in one run (a few minutes).
 
-Prints figures; it asserts nothing (targets are checked by reading the figures, not by timed
-unit tests). Usage: .venv/bin/python scripts/bench.py [--subscriptions N] [--scrapes N]
+The simulator, the exporter (scripts/bench_exporter.py) and the naive baseline
+(scripts/bench_naive.py: prometheus-client's own server translating the same snapshots at every
+scrape) each run in their own process; this script only drives them and measures. It prints
+figures and asserts nothing (targets are read off the table, not checked by timed unit tests).
+
+1. scrape and memory: ~300k series (15,000 scale sets over 50 subscriptions). The exporter
+   refreshes 20 times back to back (the first two real against the simulator, then replays of
+   the snapshot through the real scheduler, renderer and publication) while two clients scrape
+   it (OpenMetrics + gzip as Prometheus asks, and text + gzip as Prometheus asks when
+   OpenMetrics is off); then steady-state scrapes alternate between the exporter and the naive
+   baseline, and uncompressed text (curl) is timed for information. Peak RSS is the exporter
+   process's VmHWM, with MALLOC_ARENA_MAX as the image sets it.
+2. refresh: 5,000 scale sets over 50 subscriptions at 50 ms per Azure reply against the
+   concurrency bound (requests x latency / concurrency); exporter CPU per Azure request on a
+   small estate, once as the exporter called Azure before (azure-mgmt-compute models, a stock
+   transport per client) and once as now (plain ARM GETs over one settled session).
+3. Resource Graph: requests per refresh (pages) beside what per-resource reads would need.
+
+Usage: .venv/bin/python scripts/bench.py [--scale-sets 15000] [--cycles 20]
 """
 
 from __future__ import annotations
 
 # ruff: noqa: T201 - a benchmark prints its figures
 import argparse
+import http.client
+import importlib
+import json
+import math
+import os
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
-import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import yaml
 
-from exporter.app import Exporter
-from exporter.config import from_dict
-from exporter.demo import simulator_config
-from exporter.simulator import start
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-PROMETHEUS_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+from exporter.app import Exporter  # noqa: E402 - after the sys.path entry
+from exporter.config import from_dict  # noqa: E402 - after the sys.path entry
+from exporter.demo import simulator_config  # noqa: E402 - after the sys.path entry
+
+PYTHON = sys.executable
+# Prometheus 2.x's Accept header, and the gzip it always asks for.
+PROMETHEUS = {
+    "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+}
+# Text as Prometheus asks for it when OpenMetrics is off (it always asks for gzip), and as curl.
+TEXT_GZIP = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip"}
+CURL: dict[str, str] = {}
+SOURCES = ("subscriptions", "vmss_os_upgrades")
 
 
-def scrape(url: str, headers: dict[str, str], count: int) -> tuple[list[float], int]:
-    timings, size = [], 0
-    for _ in range(count):
-        t0 = time.perf_counter()
-        request = urllib.request.Request(url, headers=headers)  # noqa: S310 - our own http URL
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            size = len(response.read())
-        timings.append(time.perf_counter() - t0)
-    return timings, size
+def subscriptions(count: int) -> list[dict[str, str]]:
+    return [
+        {"id": f"00000000-0000-4000-8000-{i:012d}", "display_name": f"sub-{i}", "state": "Enabled"}
+        for i in range(count)
+    ]
+
+
+def scenario(scale_sets: int, subs: int, latency: float = 0.0) -> dict[str, Any]:
+    faults = []
+    if latency > 0:
+        faults = [
+            {"route": route, "kind": "latency", "seconds": latency} for route in ("arm.*", "resource_graph")
+        ]
+    return {
+        "subscriptions": subscriptions(subs),
+        "arm": {"page_size": 1000, "read_bucket_size": 0},
+        "resource_graph": {"quota_per_5s": 0},
+        "vmss": {"generate": {"count": scale_sets, "eligible_ratio": 0.5}},
+        "faults": faults,
+    }
+
+
+@contextmanager
+def simulator(tmp: Path, spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    path = tmp / "scenario.yaml"
+    info_file = tmp / "sim-info.json"
+    info_file.unlink(missing_ok=True)
+    path.write_text(yaml.safe_dump(spec))
+    command = [PYTHON, "-m", "exporter.simulator", "--scenario", str(path), "--info-file", str(info_file)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 120
+        while not info_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("simulator did not start")
+            time.sleep(0.1)
+        yield json.loads(info_file.read_text())
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def exporter_config(info: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    raw = simulator_config(info, "127.0.0.1:0")
+    raw["sources"] = {name: raw["sources"][name] for name in SOURCES}
+    raw["sources"]["vmss_os_upgrades"].update({"concurrency": concurrency, "timeout": "15m"})
+    raw["log"] = {"level": "warning"}
+    return raw
+
+
+class Child:
+    """A helper script in its own process, talking line by line on stdin/stdout."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603
+            [PYTHON, *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.stdin: TextIO = self.proc.stdin
+        self.stdout: TextIO = self.proc.stdout
+
+    def expect(self, word: str) -> list[str]:
+        while True:
+            line = self.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.proc.args} exited before {word!r}")
+            parts = line.split()
+            if parts and parts[0] == word:
+                return parts[1:]
+
+    def send(self, line: str) -> None:
+        self.stdin.write(line + "\n")
+        self.stdin.flush()
+
+    def peak_rss_mib(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.send("stop")
+            self.proc.wait(60)
+
+
+def scrape(port: int, headers: dict[str, str]) -> tuple[float, float, int, bytes]:
+    """(start, seconds, wire bytes, body) of one GET /metrics on a new connection."""
+    started = time.time()
+    t0 = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", "/metrics", headers=headers)
+    body = conn.getresponse().read()
+    conn.close()
+    return started, time.perf_counter() - t0, len(body), body
+
+
+@dataclass
+class Timings:
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds)
+    size: int = 0
+
+    def add(self, started: float, seconds: float, size: int) -> None:
+        self.samples.append((started, seconds))
+        self.size = size
+
+    def seconds(self, keep: Callable[[float, float], bool] = lambda s, d: True) -> list[float]:
+        return [d for s, d in self.samples if keep(s, d)]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] if ordered else float("nan")
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:,.1f} ms"
+
+
+def scrape_phase(tmp: Path, args: argparse.Namespace, rows: list[tuple[str, str, str, str]]) -> None:
+    with simulator(tmp, scenario(args.scale_sets, args.subscriptions)) as info:
+        config = tmp / "exporter.yaml"
+        config.write_text(yaml.safe_dump(exporter_config(info, args.concurrency)))
+        snapshots = tmp / "snapshots.pickle"
+        exporter = Child(
+            "scripts/bench_exporter.py",
+            "--config",
+            str(config),
+            "--cycles",
+            str(args.cycles),
+            "--real-cycles",
+            str(args.real_cycles),
+            "--snapshots",
+            str(snapshots),
+            env=allocator(args),
+        )
+        port = int(exporter.expect("port")[0])
+        live = {"openmetrics+gzip": (PROMETHEUS, Timings()), "text+gzip": (TEXT_GZIP, Timings())}
+        stop = threading.Event()
+
+        def client(headers: dict[str, str], timings: Timings) -> None:
+            while not stop.is_set():
+                started, seconds, size, _ = scrape(port, headers)
+                timings.add(started, seconds, size)
+                stop.wait(args.scrape_pause)
+
+        refreshes: list[tuple[float, float]] = []
+        exporter.send("go")
+        # The first refresh fills the exporter; the scrapers start once there is something to serve.
+        _, start, end, _ = exporter.expect("refresh")
+        refreshes.append((float(start), float(end)))
+        threads = [threading.Thread(target=client, args=pair, daemon=True) for pair in live.values()]
+        for thread in threads:
+            thread.start()
+        for _ in range(args.cycles - 1):
+            _, start, end, _ = exporter.expect("refresh")
+            refreshes.append((float(start), float(end)))
+        exporter.expect("done")
+        stop.set()
+        for thread in threads:
+            thread.join(120)
+        series = sum(1 for line in scrape(port, CURL)[3].splitlines() if line and not line.startswith(b"#"))
+        naive = Child("scripts/bench_naive.py", str(snapshots))
+        naive_port = int(naive.expect("port")[0])
+        steady = {name: (Timings(), Timings()) for name in live}
+        for _ in range(args.naive_scrapes):
+            for name, (headers, _) in live.items():
+                ours, theirs = steady[name]
+                started, seconds, size, _ = scrape(naive_port, headers)
+                theirs.add(started, seconds, size)
+                for _ in range(args.scrapes_per_round):
+                    started, seconds, size, _ = scrape(port, headers)
+                    ours.add(started, seconds, size)
+        uncompressed = Timings()
+        for _ in range(args.scrapes_per_round):
+            started, seconds, size, _ = scrape(port, CURL)
+            uncompressed.add(started, seconds, size)
+        peak = exporter.peak_rss_mib()
+        naive_peak = naive.peak_rss_mib()
+        naive.stop()
+        exporter.stop()
+
+    def overlaps(windows: list[tuple[float, float]]) -> Callable[[float, float], bool]:
+        return lambda start, seconds: any(start < end and start + seconds > begin for begin, end in windows)
+
+    during = overlaps(refreshes[1:])
+    # Refreshes from the simulator run `concurrency` fetch threads; replays only encode.
+    during_real, during_replay = (
+        overlaps(refreshes[1 : args.real_cycles]),
+        overlaps(refreshes[args.real_cycles :]),
+    )
+
+    durations = [end - begin for begin, end in refreshes]
+    rows.append(("series exposed", f"{series:,}", "300k", f"{args.scale_sets:,} scale sets"))
+    for name, (_, timings) in live.items():
+        ours, theirs = steady[name]
+        during_refresh = timings.seconds(during)
+        all_scrapes = timings.seconds() + ours.seconds()
+        speedup = statistics.median(theirs.seconds()) / statistics.median(ours.seconds())
+        rows += [
+            (
+                f"{name}: median scrape",
+                ms(statistics.median(all_scrapes)),
+                "<= 10 ms",
+                f"naive {ms(statistics.median(theirs.seconds()))}",
+            ),
+            (
+                f"{name}: p99 scrape incl. during refreshes",
+                ms(pct(all_scrapes, 0.99)),
+                "<= 50 ms",
+                f"{len(all_scrapes)} scrapes; naive max {ms(max(theirs.seconds()))}",
+            ),
+            (
+                f"{name}: p99 / max while refreshing",
+                f"{ms(pct(during_refresh, 0.99))} / {ms(max(during_refresh))}",
+                "<= 50 ms",
+                f"{len(during_refresh)} scrapes during {len(refreshes) - 1} refreshes",
+            ),
+            (
+                f"{name}: p99 during real refreshes / replays",
+                " / ".join(ms(pct(timings.seconds(when), 0.99)) for when in (during_real, during_replay)),
+                "",
+                f"{args.concurrency} fetch threads share the GIL in a real refresh",
+            ),
+            (f"{name}: speed-up over naive", f"{speedup:,.0f}x", ">= 300x", "steady state, alternating"),
+            (
+                f"{name}: body on the wire",
+                f"{ours.size / 2**20:.1f} MiB",
+                "",
+                f"naive {theirs.size / 2**20:.1f} MiB",
+            ),
+        ]
+    rows += [
+        (
+            "text, uncompressed (curl): median scrape",
+            ms(statistics.median(uncompressed.seconds())),
+            "",
+            f"{uncompressed.size / 2**20:.1f} MiB through loopback and a Python client: bandwidth-bound",
+        ),
+        (
+            "peak RSS of the exporter",
+            f"{peak:.0f} MiB",
+            "<= 400 MiB",
+            f"{args.cycles} refreshes with concurrent scrapes, "
+            f"MALLOC_ARENA_MAX={args.malloc_arena_max or 'unset'}; naive server {naive_peak:.0f} MiB",
+        ),
+        (
+            "refresh incl. encoding (real / replay)",
+            f"{durations[0]:.1f} s / {statistics.median(durations[1:]):.1f} s",
+            "",
+            "first from the simulator, then replays of its snapshot",
+        ),
+    ]
+
+
+def allocator(args: argparse.Namespace) -> dict[str, str]:
+    """The exporter's environment for glibc malloc: what the image and chart set."""
+    return {"MALLOC_ARENA_MAX": str(args.malloc_arena_max)} if args.malloc_arena_max else {}
+
+
+def stock_transport(context: Any, kwargs: dict[str, Any]) -> Any:
+    """How clients were built before: azure-core's default transport, one session per client."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    keys = ("connection_timeout", "read_timeout", "connection_verify")
+    return RequestsTransport(**{k: kwargs[k] for k in keys if k in kwargs})
+
+
+def sdk_fetch_one(azure: Any, scale_set: Any, calls: Any, deadline: float) -> Any:
+    """The two Compute calls as they were made before (azure-mgmt-compute, one client per
+    subscription, its models turned back into the wire dicts parse reads)."""
+    from azure.mgmt.compute import ComputeManagementClient
+
+    from exporter.sources.vmss_os_upgrades import fetch_calls as fc
+
+    sub = scale_set.subscription_id
+    client = azure._cached(
+        ("compute", sub),
+        lambda: ComputeManagementClient(azure.credential, sub, **azure.client_kwargs("compute")),
+    )
+    try:
+        pager = client.virtual_machine_scale_sets.get_os_upgrade_history(
+            scale_set.resource_group, scale_set.name
+        )
+        history = [item.as_dict() for page in pager.by_page() for item in page]
+        calls.add("compute")
+    except Exception as exc:  # noqa: BLE001 - a benchmark of the happy path; failures just recorded
+        calls.add("compute")
+        return fc.Outcome(gone=True) if fc._status(exc) == 404 else fc.Outcome(history=fc._failure(exc))
+    calls.add("compute")
+    try:
+        latest = client.virtual_machine_scale_set_rolling_upgrades.get_latest(
+            scale_set.resource_group, scale_set.name
+        )
+        rolling = latest.as_dict()
+    except Exception as exc:  # noqa: BLE001
+        rolling = None if fc._status(exc) == 404 else fc._failure(exc)
+    return fc.Outcome(history=history, rolling=rolling)
+
+
+@contextmanager
+def before_this_change() -> Iterator[None]:
+    """The exporter's Azure calls as they were: stock transports and the Compute SDK."""
+    from exporter.azure.clients import AzureContext
+
+    fetch = importlib.import_module("exporter.sources.vmss_os_upgrades.fetch")
+    transport, fetch_one = AzureContext.transport, fetch._fetch_one  # type: ignore[attr-defined]
+    AzureContext.transport = stock_transport  # type: ignore[method-assign]
+    fetch._fetch_one = sdk_fetch_one  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        AzureContext.transport = transport  # type: ignore[method-assign]
+        fetch._fetch_one = fetch_one  # type: ignore[attr-defined]
+
+
+def refresh_once(info: dict[str, Any], concurrency: int) -> tuple[float, float, dict[str, int]]:
+    """(wall seconds, exporter CPU seconds, requests by api) of one vmss refresh, in this process."""
+    exporter = Exporter(from_dict(exporter_config(info, concurrency)))
+    subs, vmss = exporter.runners
+    assert subs.refresh_once()
+    encode, encode_cpu = vmss._encode, [0.0]
+
+    def timed_encode(state: Any, snapshot: Any) -> Any:
+        assert encode is not None
+        t0 = time.thread_time()
+        try:
+            return encode(state, snapshot)
+        finally:
+            encode_cpu[0] += time.thread_time() - t0
+
+    vmss._encode = timed_encode
+    before = dict(exporter.stats.requests())
+    cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    t0 = time.perf_counter()
+    assert vmss.refresh_once()
+    wall = time.perf_counter() - t0
+    # CPU of the Azure calls: the process's CPU minus the encoding (which the wall time includes).
+    cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu0 - encode_cpu[0]
+    by_api: dict[str, int] = {}
+    for (api, code), count in exporter.stats.requests().items():
+        by_api[api] = by_api.get(api, 0) + count - before.get((api, code), 0)
+    exporter.stop()
+    return wall, cpu, by_api
+
+
+def refresh_phase(tmp: Path, args: argparse.Namespace, rows: list[tuple[str, str, str, str]]) -> None:
+    # CPU per request does not depend on latency or size: compared on a small estate, no latency.
+    with simulator(tmp, scenario(args.cpu_scale_sets, args.refresh_subscriptions)) as info:
+        with before_this_change():
+            _, old_cpu, old_requests = refresh_once(info, args.refresh_concurrency)
+        _, cpu, small_requests = refresh_once(info, args.refresh_concurrency)
+    old_per = old_cpu / sum(old_requests.values())
+    per = cpu / sum(small_requests.values())
+    sets, subs, latency = args.refresh_scale_sets, args.refresh_subscriptions, args.latency
+    with simulator(tmp, scenario(sets, subs, latency)) as info:
+        wall, _, requests = refresh_once(info, args.refresh_concurrency)
+    total = sum(requests.values())
+    bound = total * latency / args.refresh_concurrency
+    rows += [
+        (
+            f"refresh {sets:,} scale sets / {subs} subscriptions @ {latency * 1000:.0f} ms",
+            f"{wall:.1f} s = {wall / bound:.2f}x bound",
+            "<= 1.2x bound",
+            f"bound {total:,} requests x {latency * 1000:.0f} ms / {args.refresh_concurrency}"
+            f" = {bound:.1f} s",
+        ),
+        (
+            "exporter CPU per Azure request",
+            f"{per * 1000:.2f} ms",
+            "<= half of before",
+            f"before (Compute SDK, transport per client) {old_per * 1000:.2f} ms: {old_per / per:.1f}x less",
+        ),
+    ]
+    # Requests per refresh of the Resource Graph sources: pages, beside one read per resource.
+    # arc_agents (20,000 Arc machines) and update_manager (100,000 VMs) join this table when they
+    # are merged: an entry (source, rows it discovers, per-resource reads) and their scenario rows.
+    for source, resources, pages in (
+        ("vmss_os_upgrades discovery", sets, requests.get("resource_graph", 0)),
+    ):
+        rows.append(
+            (
+                f"Resource Graph requests per refresh: {source}",
+                f"{pages} pages",
+                "pages only",
+                f"{resources:,} resources; a per-resource exporter: {resources:,} GETs + {subs} list calls",
+            )
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--subscriptions", type=int, default=2000)
-    parser.add_argument("--scale-sets", type=int, default=2000, help="VMSS estate size (half eligible)")
-    parser.add_argument("--scrapes", type=int, default=50)
-    args = parser.parse_args()
-    scenario = {
-        "subscriptions": [
-            {"id": f"00000000-0000-4000-8000-{i:012d}", "display_name": f"sub-{i}", "state": "Enabled"}
-            for i in range(args.subscriptions)
-        ],
-        "arm": {"page_size": 100, "read_bucket_size": 0},
-        "resource_graph": {"quota_per_5s": 0},
-        "vmss": {"generate": {"count": args.scale_sets, "eligible_ratio": 0.5}},
-    }
-    with start(scenario) as sim:
-        raw = simulator_config(sim.info(), "127.0.0.1:0")
-        raw["sources"] = {name: raw["sources"][name] for name in ("subscriptions", "vmss_os_upgrades")}
-        raw["sources"]["vmss_os_upgrades"]["concurrency"] = 16
-        raw["sources"]["vmss_os_upgrades"]["timeout"] = "10m"
-        exporter = Exporter(from_dict(raw))
-        started = time.perf_counter()
-        results = exporter.refresh_all_once()
-        refresh = time.perf_counter() - started
-        # Steady state: scrapes between refreshes (no background refresh competing for the GIL).
-        exporter.start(schedule=False)
-        url = f"http://127.0.0.1:{exporter.port}/metrics"
-        plain = scrape(url, {}, args.scrapes)
-        # What Prometheus sends.
-        prometheus = scrape(url, {"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}, args.scrapes)
-        exporter.stop()
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"estate: {args.subscriptions} subscriptions, {args.scale_sets} scale sets; sources: {results}")
-    print(
-        f"refresh (all sources, once): {refresh * 1000:.0f} ms; "
-        f"ARM requests: {sim.requests.count('arm.*')}, Resource Graph: {sim.requests.count('resource_graph')}"
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    for label, (timings, size) in (("text", plain), ("openmetrics+gzip", prometheus)):
+    parser.add_argument("--scale-sets", type=int, default=15_000)
+    parser.add_argument("--subscriptions", type=int, default=50)
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--real-cycles", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--scrape-pause", type=float, default=0.05, help="seconds between a client's scrapes")
+    parser.add_argument("--naive-scrapes", type=int, default=3)
+    parser.add_argument("--scrapes-per-round", type=int, default=20)
+    parser.add_argument("--refresh-scale-sets", type=int, default=5_000)
+    parser.add_argument("--refresh-subscriptions", type=int, default=50)
+    parser.add_argument("--cpu-scale-sets", type=int, default=1_000, help="estate of the CPU comparison")
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument(
+        "--refresh-concurrency", type=int, default=8, help="vmss_os_upgrades.concurrency (its default: 8)"
+    )
+    parser.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        default=2,
+        help="MALLOC_ARENA_MAX of the exporter (0: glibc's default)",
+    )
+    parser.add_argument("--skip", choices=("scrape", "refresh"), action="append", default=[])
+    args = parser.parse_args()
+    rows: list[tuple[str, str, str, str]] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        if "scrape" not in args.skip:
+            scrape_phase(Path(tmp), args, rows)
+        if "refresh" not in args.skip:
+            refresh_phase(Path(tmp), args, rows)
+    load = os.getloadavg()[0]
+    print(
+        f"scripts/bench.py on {_cpus()} CPUs (load average {load:.1f}), {time.monotonic() - started:.0f} s\n"
+    )
+    header = ("figure", "measured", "target", "beside it")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
         print(
-            f"scrape {label}: p50 {statistics.median(timings) * 1000:.1f} ms, "
-            f"max {max(timings) * 1000:.1f} ms, body {size / 1024:.0f} KiB"
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
         )
-    print(f"peak RSS (exporter + simulator in one process): {rss_mib:.0f} MiB")
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ EXPECTED_KEY = {
     "secret-missing": "azure.credential.client_secret_file",
     "unknown-key": "web.listen_adress",
     "unknown-source": "sources.nope",
+    "shard-out-of-range": "sharding.shard",
+    "sharded-node-source": "sources.scheduled_events",
 }
 
 
@@ -139,3 +141,14 @@ def test_disable_defaults_turns_off_sources_nothing_enables(tmp_path: Path):
     assert nothing.stdout.strip().endswith("sources=none"), nothing.stdout
     defaults = run_cli("check-config")
     assert "subscriptions" in defaults.stdout
+
+
+def test_sharding_from_flags_and_environment():
+    from exporter.cli import _overrides, build_parser
+
+    args = build_parser().parse_args(["serve", "--shard", "2", "--total-shards", "4"])
+    config = load(None, environ={}, overrides=_overrides(args))
+    assert (config.sharding.shard, config.sharding.total_shards) == (2, 4)
+    config = load(None, environ={"AUE_SHARDING__SHARD": "1", "AUE_SHARDING__TOTAL_SHARDS": "3"})
+    assert (config.sharding.shard, config.sharding.total_shards) == (1, 3)
+    assert (load(None, environ={}).sharding.shard, load(None, environ={}).sharding.total_shards) == (0, 1)

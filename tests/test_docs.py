@@ -12,7 +12,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.app import Exporter
-from exporter.config import AzureConfig, from_dict
+from exporter.config import AzureConfig, ShardingConfig, from_dict
 from exporter.core.registry import all_specs
 from exporter.demo import simulator_config
 from exporter.simulator import start
@@ -76,7 +76,8 @@ def _keys(cls: type, prefix: str) -> list[str]:
 
 
 def test_every_config_key_is_documented():
-    keys = [*_keys(AzureConfig, "azure"), "web.listen_address", "web.config_file", "log.level", "log.format"]
+    keys = [*_keys(AzureConfig, "azure"), *_keys(ShardingConfig, "sharding")]
+    keys += ["web.listen_address", "web.config_file", "log.level", "log.format"]
     keys += [f"sources.<name>.{k}" for k in ("enabled", "interval", "timeout")]
     missing = [k for k in keys if f"`{k}`" not in CONFIG_MD]
     assert not missing

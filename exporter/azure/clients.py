@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +30,28 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 from exporter import __version__
 from exporter.azure.clouds import CloudEndpoints, resolve
 from exporter.azure.policies import AzureStats, RequestCountingPolicy
+from exporter.azure.transport import SettledSession, shared_transport
 from exporter.config import AzureConfig
 from exporter.core.errors import Reason, SourceError
+from exporter.core.sharding import Shard
 
 USER_AGENT = f"azure-update-exporter/{__version__}"
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+# How long a sharded replica reuses the list of visible subscriptions it divides.
+VISIBLE_TTL = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The subscriptions a source queries: every visible one, or exactly `subscriptions`."""
+
+    subscriptions: tuple[str, ...] = ()
+    everything: bool = True
+
+    @property
+    def empty(self) -> bool:
+        """True when this replica owns no subscription at all (more shards than subscriptions)."""
+        return not self.everything and not self.subscriptions
 
 
 def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential:
@@ -72,13 +92,16 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
 class AzureContext:
     """Credentials and clients for one configuration, created lazily and reused across refreshes."""
 
-    def __init__(self, cfg: AzureConfig, stats: AzureStats) -> None:
+    def __init__(self, cfg: AzureConfig, stats: AzureStats, shard: Shard | None = None) -> None:
         self.cfg = cfg
+        self.shard = shard or Shard()
         self.cloud = resolve(cfg)
         self.stats = stats
         self._lock = threading.Lock()
         self._credential: TokenCredential | None = None
         self._clients: dict[tuple[str, str], Any] = {}
+        self._session: SettledSession | None = None
+        self._visible: tuple[float, tuple[str, ...]] | None = None
 
     @property
     def credential(self) -> TokenCredential:
@@ -92,6 +115,29 @@ class AzureContext:
                         Reason.TOKEN, f"cannot build the credential: {type(exc).__name__}"
                     ) from exc
             return self._credential
+
+    def scope(self) -> Scope:
+        """This replica's subscriptions: `azure.subscriptions` (every visible one if empty), and
+        when sharded only those that hash to this shard, so no replica reads the whole tenant."""
+        configured = tuple(s.lower() for s in self.cfg.subscriptions)
+        if not self.shard.sharded:
+            return Scope(configured, everything=not configured)
+        candidates = configured or self.visible_subscriptions()
+        return Scope(tuple(s for s in candidates if self.shard.owns(s)), everything=False)
+
+    def visible_subscriptions(self) -> tuple[str, ...]:
+        """Every subscription the identity sees (ARM `GET /subscriptions`), reused for VISIBLE_TTL."""
+        now = time.monotonic()
+        with self._lock:
+            if self._visible is not None and now - self._visible[0] < VISIBLE_TTL:
+                return self._visible[1]
+        from exporter.azure.arm import list_paged
+
+        items = list_paged(self.arm("arm"), "/subscriptions", SUBSCRIPTIONS_API_VERSION)
+        ids = tuple(sorted({str(i["subscriptionId"]).lower() for i in items if i.get("subscriptionId")}))
+        with self._lock:
+            self._visible = (now, ids)
+        return ids
 
     def client_kwargs(self, api: str) -> dict[str, Any]:
         """Keyword arguments understood by every generated azure-mgmt client."""
@@ -109,7 +155,19 @@ class AzureContext:
         }
         if self.cfg.ca_bundle:
             kwargs["connection_verify"] = self.cfg.ca_bundle
+        kwargs["transport"] = self.transport(kwargs)
         return kwargs
+
+    def transport(self, kwargs: dict[str, Any]) -> Any:
+        """Each client's transport over the one shared session (`exporter.azure.transport`)."""
+        with self._lock:
+            if self._session is None:
+                self._session = SettledSession()
+            session = self._session
+        connection = {
+            k: kwargs[k] for k in ("connection_timeout", "read_timeout", "connection_verify") if k in kwargs
+        }
+        return shared_transport(session, **connection)
 
     def _cached(self, key: tuple[str, str], factory: Any) -> Any:
         with self._lock:
@@ -148,20 +206,7 @@ class AzureContext:
             kwargs["custom_hook_policy"],
             HttpLoggingPolicy(),
         ]
-        transport_kwargs = {
-            k: kwargs[k] for k in ("connection_timeout", "read_timeout", "connection_verify") if k in kwargs
-        }
-        return ARMPipelineClient(base_url=base_url, policies=policies, **transport_kwargs)
-
-    def compute(self, subscription_id: str) -> Any:
-        from azure.mgmt.compute import ComputeManagementClient
-
-        return self._cached(
-            ("compute", subscription_id),
-            lambda: ComputeManagementClient(
-                self.credential, subscription_id, **self.client_kwargs("compute")
-            ),
-        )
+        return ARMPipelineClient(base_url=base_url, policies=policies, transport=kwargs["transport"])
 
     def resource_graph(self) -> Any:
         from azure.mgmt.resourcegraph import ResourceGraphClient
@@ -176,6 +221,7 @@ class AzureContext:
             clients = list(self._clients.values())
             self._clients.clear()
             credential, self._credential = self._credential, None
+            session, self._session = self._session, None
         for client in clients:
             close = getattr(client, "close", None)
             if callable(close):
@@ -183,6 +229,8 @@ class AzureContext:
         close_cred = getattr(credential, "close", None)
         if callable(close_cred):
             close_cred()
+        if session is not None:
+            session.close()
 
 
 def proxy_free_environment() -> dict[str, str]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exporter.core.errors import PayloadError
+
+if TYPE_CHECKING:
+    from exporter.azure.clients import Scope
 
 PAGE_SIZE = 1000
 SUBSCRIPTIONS_PER_REQUEST = 300  # Learn recommends fewer than 300 per request
@@ -27,6 +30,13 @@ def query(client: Any, kql: str, subscriptions: Sequence[str] = ()) -> list[dict
     for start in range(0, len(subscriptions), SUBSCRIPTIONS_PER_REQUEST):
         rows.extend(_query_scope(client, kql, list(subscriptions[start : start + SUBSCRIPTIONS_PER_REQUEST])))
     return rows
+
+
+def query_in(client: Any, kql: str, scope: Scope) -> list[dict[str, Any]]:
+    """All rows of `kql` over a replica's `AzureContext.scope()`; no request when it owns none."""
+    if scope.empty:
+        return []
+    return query(client, kql, () if scope.everything else scope.subscriptions)
 
 
 def _query_scope(client: Any, kql: str, subscriptions: list[str] | None) -> list[dict[str, Any]]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -13,6 +14,7 @@ from prometheus_client.registry import Collector
 from exporter.azure.policies import AzureStats
 from exporter.core import selfmetrics
 from exporter.core.errors import Reason
+from exporter.core.sharding import Shard
 from exporter.core.state import SourceState, StateView
 
 log = logging.getLogger("exporter.collector")
@@ -26,8 +28,10 @@ class ExporterCollector(Collector):
         *,
         revision: str = "unknown",
         clock: Callable[[], float] | None = None,
+        shard: Shard | None = None,
     ) -> None:
         self._states = list(states)
+        self._shard = shard or Shard()
         self._stats = stats
         self._revision = revision
         # Looked up at call time (not bound as a default) so freezegun can pin it in tests.
@@ -40,13 +44,20 @@ class ExporterCollector(Collector):
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    def source_families(self, state: SourceState, snapshot: object, now: datetime) -> list[Metric]:
-        """One source's families; a translate bug is logged and counted, never raised."""
+    def source_families(
+        self,
+        state: SourceState,
+        snapshot: object,
+        now: datetime,
+        translate: Callable[[Any, datetime], Iterable[Metric]] | None = None,
+    ) -> list[Metric]:
+        """One source's families (or the part `translate` makes); a translate bug is logged and
+        counted, never raised."""
         if snapshot is None:
             return []
         try:
             # Materialised first so a translate bug cannot leave half a source in the output.
-            return list(state.spec.translate(snapshot, now))
+            return list((translate or state.spec.translate)(snapshot, now))
         except Exception:
             log.exception("translate failed source=%s reason=internal", state.name)
             state.count_error(Reason.INTERNAL)
@@ -54,6 +65,7 @@ class ExporterCollector(Collector):
 
     def self_families(self, views: Sequence[StateView]) -> Iterator[Metric]:
         yield selfmetrics.build_info(self._revision)
+        yield selfmetrics.shard_info(self._shard)
         yield from selfmetrics.source_metrics(views)
         yield from selfmetrics.azure_metrics(self._stats)
 

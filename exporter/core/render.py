@@ -1,28 +1,84 @@
-"""Exposition rendering with a per-snapshot cache.
+"""Exposition rendering: each source's bytes, and their gzip member, encoded once per snapshot.
 
-Encoding tens of thousands of series is the expensive part of a scrape. A source whose
-translate ignores "now" (`SourceSpec.uses_now=False`) produces the same bytes until its next
-refresh, so they are encoded once per snapshot and format; sources with time-relative values
-(seconds until, running durations) and the self-metrics are encoded at every scrape.
+A scrape of 300k series must not encode, compress or even copy the whole body. So the refresh
+thread encodes a fresh snapshot's *static* families (everything that does not depend on "now")
+in OpenMetrics and text, compresses each into one gzip member, and publishes the snapshot
+together with those bytes (`Exposition`). A scrape then only encodes the small live part: the
+families that depend on "now" (`SourceSpec.translate_live`: seconds until, running durations),
+the self-metrics and the runtime metrics, and returns a list of chunks that the server writes
+one after the other. Gzip members may be concatenated (RFC 1952 §2.2; Go's gzip reader, and so
+Prometheus, reads multi-member bodies), so a gzip body is the cached members with the live
+parts compressed in between.
+
+The body is byte for byte what prometheus-client renders from the full registry (runtime
+collectors, then every source's families, then the self-metrics): tests compare them.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from exporter.core.collector import ExporterCollector
+from exporter.core.encode import EOF_LINE, encode_both, encode_family
+from exporter.core.source import AnySpec
 from exporter.core.state import SourceState
 
 Encoder = Callable[[Collector], bytes]
-EOF_LINE = b"# EOF\n"
-# Prometheus negotiates OpenMetrics 1.0.0; curl and older scrapers get text 0.0.4.
-WARM_ACCEPT = ("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", "")
+Translate = Callable[[Any, datetime], Iterable[Metric]]
+OPENMETRICS = "openmetrics"
+TEXT = "text"
+# Static members once per refresh, off the scrape path: smaller bodies are worth the CPU.
+STATIC_GZIP_LEVEL = 6
+# Live parts on every scrape: a few kilobytes, speed first.
+LIVE_GZIP_LEVEL = 1
+# Seconds the runtime metrics (process_*, python_*) are reused between scrapes: Prometheus
+# scrapes far less often, so each scrape still sees fresh values.
+RUNTIME_MAX_AGE = 1.0
+
+
+def cached_format(content_type: str) -> str | None:
+    """Which cached encoding serves a negotiated content type, None if none does.
+
+    Every metric name of the exporter is a valid legacy name, which the `underscores` and
+    `allow-utf-8` escapings leave as they are (tests check it with Prometheus's own Accept
+    header); `dots` and `values` rewrite every underscore, so they are encoded per scrape.
+    """
+    params = [p.strip() for p in content_type.split(";")]
+    escaping = next((p.partition("=")[2] for p in params if p.startswith("escaping=")), None)
+    if escaping not in (None, openmetrics.UNDERSCORES, openmetrics.ALLOWUTF8):
+        return None
+    if params[0] == "application/openmetrics-text" and "version=1.0.0" in params:
+        return OPENMETRICS
+    if content_type == CONTENT_TYPE_PLAIN_0_0_4:
+        return TEXT
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One source's static families in one format: per-family chunks and their gzip member."""
+
+    chunks: tuple[bytes, ...]
+    gzip: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Exposition:
+    """A snapshot's static families encoded in every cached format, published with the snapshot."""
+
+    formats: dict[str, Encoded]
 
 
 class _Fixed(Collector):
@@ -52,56 +108,142 @@ class FamilyFilter(Collector):
                 yield family
 
 
+def split(spec: AnySpec) -> tuple[Translate | None, Translate | None]:
+    """(static, live) translate of a source; either may be None."""
+    if spec.translate_static is not None and spec.translate_live is not None:
+        static = spec.translate_static
+        return (lambda snapshot, _now: static(snapshot)), spec.translate_live
+    if not spec.uses_now:
+        return spec.translate, None
+    return None, spec.translate
+
+
+def gzip_member(chunks: Iterable[bytes], level: int) -> bytes:
+    """One gzip member of the chunks, without joining them first (mtime 0: deterministic)."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    parts = [compressor.compress(chunk) for chunk in chunks]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def encode_families(families: Iterable[Metric]) -> Exposition:
+    """Both cached formats of `families`, sharing the bytes the formats have in common.
+
+    OpenMetrics 1.0 and text 0.0.4 differ only in HELP escaping and counters' TYPE lines, so
+    each family's sample lines are stored once for both. OpenMetrics first: Prometheus asks for it.
+    """
+    om_chunks: list[bytes] = []
+    text_chunks: list[bytes] = []
+    for family in families:
+        om, text = encode_both(family)
+        om_chunks.extend(om)
+        text_chunks.extend(text)
+    om_gzip = gzip_member(om_chunks, STATIC_GZIP_LEVEL)
+    same = all(t is o for t, o in zip(text_chunks, om_chunks, strict=True))
+    text_gzip = om_gzip if same else gzip_member(text_chunks, STATIC_GZIP_LEVEL)
+    return Exposition(
+        {OPENMETRICS: Encoded(tuple(om_chunks), om_gzip), TEXT: Encoded(tuple(text_chunks), text_gzip)}
+    )
+
+
 class Renderer:
     def __init__(self, collector: ExporterCollector, runtime: CollectorRegistry | None = None) -> None:
         self._collector = collector
-        # process/platform/gc metrics of prometheus-client: cheap, always live.
+        # process/platform/gc metrics of prometheus-client: live, reused for up to RUNTIME_MAX_AGE.
         self._runtime = runtime
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[object, bytes]] = {}
+        # Snapshots published without an exposition (the encode hook failed, or a runner built
+        # without one): encoded by the first scrape that needs it, kept with its snapshot.
+        self._late: dict[str, tuple[object, Exposition]] = {}
+        self._runtime_cache: dict[str, tuple[float, list[bytes]]] = {}
 
-    def warm(self, state: SourceState) -> None:
-        """Encode a fresh snapshot in the formats Prometheus asks for, off the scrape path.
-
-        Called by the refresh thread after each success, so even the first scrape after a
-        refresh finds the bytes ready.
-        """
-        view = state.view()
-        if state.spec.uses_now or view.snapshot is None:
-            return
+    def encode(self, state: SourceState, snapshot: object) -> Exposition | None:
+        """The static part of a fresh snapshot, for the refresh thread to publish with it."""
+        static, _ = split(state.spec)
+        if static is None:
+            return None
         now = self._collector.now()
-        for accept in WARM_ACCEPT:
-            encoder, content_type = choose_encoder(accept)
-            data = encoder(_Fixed(self._collector.source_families(state, view.snapshot, now)))
-            with self._lock:
-                self._cache[(state.name, content_type)] = (view.snapshot, data)
+        return encode_families(self._collector.source_families(state, snapshot, now, static))
 
-    def render(self, encoder: Encoder, content_type: str) -> bytes:
-        openmetrics = content_type.startswith("application/openmetrics-text")
+    def _exposition(self, state: SourceState, snapshot: object, published: object) -> Exposition | None:
+        if isinstance(published, Exposition):
+            return published
+        with self._lock:
+            late = self._late.get(state.name)
+        if late is not None and late[0] is snapshot:
+            return late[1]
+        exposition = self.encode(state, snapshot)
+        if exposition is not None:
+            with self._lock:
+                # The snapshot object is kept with its bytes, so identity cannot be reused.
+                self._late[state.name] = (snapshot, exposition)
+        return exposition
+
+    def _runtime_chunks(self, fmt: str) -> list[bytes]:
+        """prometheus-client's process/platform/gc metrics, reused for up to RUNTIME_MAX_AGE.
+
+        Reading them opens half a dozen /proc files; every file operation gives up the GIL, and
+        while a refresh encodes, each reacquisition can wait a switch interval.
+        """
+        assert self._runtime is not None
+        now = time.monotonic()
+        with self._lock:
+            cached = self._runtime_cache.get(fmt)
+        if cached is not None and now - cached[0] < RUNTIME_MAX_AGE:
+            return cached[1]
+        chunks = [encode_family(family, fmt == OPENMETRICS) for family in self._runtime.collect()]
+        with self._lock:
+            self._runtime_cache[fmt] = (now, chunks)
+        return chunks
+
+    def body(self, encoder: Encoder, content_type: str, *, gzip: bool) -> list[bytes]:
+        """The /metrics body as chunks to write in order (never joined into one buffer)."""
+        fmt = cached_format(content_type)
+        openmetrics_body = content_type.startswith("application/openmetrics-text")
         now = self._collector.now()
         views = [state.view() for state in self._collector.states]
-        chunks: list[bytes] = []
+        out: list[bytes] = []
+        live: list[bytes] = []
+
+        def encode_live(collector: Collector) -> None:
+            if fmt is not None:
+                live.extend(encode_family(family, fmt == OPENMETRICS) for family in collector.collect())
+                return
+            data = encoder(collector)
+            live.append(data.removesuffix(EOF_LINE) if openmetrics_body else data)
+
+        def flush() -> None:
+            if live:
+                out.append(gzip_member(live, LIVE_GZIP_LEVEL) if gzip else b"".join(live))
+                live.clear()
+
         if self._runtime is not None:
-            chunks.append(encoder(self._runtime))
+            if fmt is None:
+                encode_live(self._runtime)
+            else:
+                live.extend(self._runtime_chunks(fmt))
         for state, view in zip(self._collector.states, views, strict=True):
             if view.snapshot is None:
                 continue
-            if state.spec.uses_now:
-                chunks.append(encoder(_Fixed(self._collector.source_families(state, view.snapshot, now))))
-                continue
-            key = (state.name, content_type)
-            with self._lock:
-                cached = self._cache.get(key)
-            if cached is not None and cached[0] is view.snapshot:
-                chunks.append(cached[1])
-                continue
-            data = encoder(_Fixed(self._collector.source_families(state, view.snapshot, now)))
-            with self._lock:
-                # The snapshot object is kept with its bytes, so identity cannot be reused.
-                self._cache[key] = (view.snapshot, data)
-            chunks.append(data)
-        chunks.append(encoder(_Fixed(self._collector.self_families(views))))
-        if not openmetrics:
-            return b"".join(chunks)
-        # Each OpenMetrics chunk ends the exposition; only the last "# EOF" may stay.
-        return b"".join(chunk.removesuffix(EOF_LINE) for chunk in chunks) + EOF_LINE
+            static, dynamic = split(state.spec)
+            exposition = None
+            if fmt is not None and static is not None:
+                exposition = self._exposition(state, view.snapshot, view.exposition)
+            if exposition is not None:
+                cached = exposition.formats[fmt] if fmt is not None else None
+                if cached is not None:
+                    flush()
+                    if gzip:
+                        out.append(cached.gzip)
+                    else:
+                        out.extend(cached.chunks)
+            elif static is not None:
+                # A format we do not cache (OpenMetrics 2, text 1.0): the rare scraper pays.
+                encode_live(_Fixed(self._collector.source_families(state, view.snapshot, now, static)))
+            if dynamic is not None:
+                encode_live(_Fixed(self._collector.source_families(state, view.snapshot, now, dynamic)))
+        encode_live(_Fixed(self._collector.self_families(views)))
+        if openmetrics_body:
+            live.append(EOF_LINE)
+        flush()
+        return out

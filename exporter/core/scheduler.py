@@ -50,7 +50,7 @@ class SourceRunner:
         clock: Callable[[], float] | None = None,
         monotonic: Callable[[], float] | None = None,
         rng: random.Random | None = None,
-        on_success: Callable[[SourceState], None] | None = None,
+        encode: Callable[[SourceState, Any], Any] | None = None,
     ) -> None:
         self.state = state
         self._stats = stats
@@ -65,7 +65,8 @@ class SourceRunner:
         self._stop = threading.Event()
         self._log = logging.LoggerAdapter(log, {"source": state.name})
         self._failing_reason: Reason | None = None
-        self._on_success = on_success
+        # Encodes a fresh snapshot before it is published (exporter.core.render.Renderer.encode).
+        self._encode = encode
 
     def _context(self) -> FetchContext[Any, Any]:
         spec = self.state.spec
@@ -102,14 +103,18 @@ class SourceRunner:
                 # revoked, clock skew): drop cached tokens so the next refresh gets a new one.
                 self._azure_factory().close()
             return False
-        duration = self._monotonic() - started
-        self.state.record_success(snapshot, self._clock(), duration, [p.reason for p in ctx.problems])
-        if self._on_success is not None:
+        exposition = None
+        if self._encode is not None:
             try:
-                self._on_success(self.state)
-            except Exception:  # noqa: BLE001 - logged with traceback and counted as internal
-                self._log.exception("post-refresh hook failed source=%s reason=internal", self.state.name)
+                exposition = self._encode(self.state, snapshot)
+            except Exception:  # noqa: BLE001 - logged with traceback and counted; scrapes encode then
+                self._log.exception("encoding failed source=%s reason=internal", self.state.name)
                 self.state.count_error(Reason.INTERNAL)
+        # The duration includes the encoding: the refresh is done when scrapes can use it.
+        duration = self._monotonic() - started
+        self.state.record_success(
+            snapshot, self._clock(), duration, [p.reason for p in ctx.problems], exposition
+        )
         if self._failing_reason is not None:
             self._log.info("refresh recovered source=%s duration=%.3f", self.state.name, duration)
         self._failing_reason = None

@@ -11,6 +11,7 @@ from prometheus_client.metrics_core import Metric
 from exporter import __version__
 from exporter.azure.policies import APIS, AzureStats
 from exporter.core.errors import Reason
+from exporter.core.sharding import Shard
 from exporter.core.state import StateView
 
 PREFIX = "azure_update_exporter"
@@ -23,6 +24,17 @@ def build_info(revision: str) -> GaugeMetricFamily:
         labels=["version", "revision", "python_version"],
     )
     family.add_metric([__version__, revision, platform.python_version()], 1.0)
+    return family
+
+
+def shard_info(shard: Shard) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        f"{PREFIX}_shard_info",
+        "The shard this replica serves (--shard of --total-shards); always 1. Data series of a "
+        "subscription or stamp come from exactly one shard.",
+        labels=["shard", "total_shards"],
+    )
+    family.add_metric([str(shard.index), str(shard.total)], 1.0)
     return family
 
 

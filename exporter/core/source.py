@@ -45,9 +45,21 @@ class SourceSpec(Generic[SnapT, OptT]):
     # False when translate ignores `now`: its rendered exposition is then cached per snapshot and
     # reused by every scrape until the next refresh (what makes large estates cheap to scrape).
     uses_now: bool = True
+    # A source with a few time-relative families splits translate in two: `translate_static`
+    # (encoded once per snapshot) and `translate_live` (encoded at every scrape); `translate`
+    # must yield exactly the static families followed by the live ones.
+    translate_static: Callable[[SnapT], Iterable[Metric]] | None = None
+    translate_live: Callable[[SnapT, datetime], Iterable[Metric]] | None = None
+    # False for sources whose data belongs to the machine the exporter runs on (IMDS): every
+    # replica would expose the same series, so they cannot be enabled with sharding.
+    shardable: bool = True
     # The `sources.<name>` settings for demo mode, given the simulator's info document
     # (base_url, imds_url, ca_path, ...). None: the source stays off in the demo.
     demo_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.translate_static is None) != (self.translate_live is None):
+            raise ValueError(f"source {self.name}: set both translate_static and translate_live, or neither")
 
 
 @dataclass

@@ -18,6 +18,8 @@ class StateView:
     name: str
     interval: float
     snapshot: Any | None
+    # The snapshot's cached encoding (exporter.core.render.Exposition), published with it.
+    exposition: Any | None
     up: bool
     attempted: bool
     last_success: float | None
@@ -35,6 +37,7 @@ class SourceState:
     timeout: float
     options: Any
     snapshot: Any | None = None
+    exposition: Any | None = None
     up: bool = False
     attempted: bool = False
     last_success: float | None = None
@@ -50,10 +53,18 @@ class SourceState:
         return self.spec.name
 
     def record_success(
-        self, snapshot: Any, finished_at: float, duration: float, problems: list[Reason]
+        self,
+        snapshot: Any,
+        finished_at: float,
+        duration: float,
+        problems: list[Reason],
+        exposition: Any | None = None,
     ) -> None:
+        # Snapshot and its encoded bytes become visible together: no scrape ever finds a
+        # snapshot whose bytes it would have to encode itself.
         with self._lock:
             self.snapshot = snapshot
+            self.exposition = exposition
             self.up = True
             self.attempted = True
             self.last_success = finished_at
@@ -84,6 +95,7 @@ class SourceState:
                 name=self.spec.name,
                 interval=self.interval,
                 snapshot=self.snapshot,
+                exposition=self.exposition,
                 up=self.up,
                 attempted=self.attempted,
                 last_success=self.last_success,

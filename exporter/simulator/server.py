@@ -126,6 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "azure-update-exporter-simulator"
     sys_version = ""
     timeout = IDLE_KEEPALIVE_TIMEOUT
+    # Headers and body used to leave in two writes: with Nagle's algorithm on, the body waited for
+    # the client's delayed ACK of the headers (~40 ms per reply). One write, and no Nagle.
+    disable_nagle_algorithm = True
     server: SimHTTPServer
 
     def do_GET(self) -> None:
@@ -221,9 +224,13 @@ class _Handler(BaseHTTPRequestHandler):
         headers["content-length"] = ("Content-Length", str(len(payload)))
         for name, value in headers.values():
             self.send_header(name, value)
-        self.end_headers()
+        # end_headers() would flush the headers on their own; send them with the body instead
+        # (http.server keeps them in _headers_buffer until flush_headers()).
+        pending: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]
+        pending.append(b"\r\n")
         if self.command != "HEAD" and payload:
-            self.wfile.write(payload)
+            pending.append(payload)
+        self.flush_headers()
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

@@ -24,11 +24,19 @@ class Snap:
 
 
 def translate(snap: Snap, now: datetime) -> Iterator[Metric]:
+    yield from translate_static(snap)
+    yield from translate_live(snap, now)
+
+
+def translate_static(snap: Snap) -> Iterator[Metric]:
     g = GaugeMetricFamily("fake_value", "value", labels=[])
     g.add_metric([], snap.value)
+    yield g
+
+
+def translate_live(snap: Snap, now: datetime) -> Iterator[Metric]:
     age = GaugeMetricFamily("fake_age_seconds", "age at scrape time", labels=[])
     age.add_metric([], (now - snap.fetched_at).total_seconds())
-    yield g
     yield age
 
 
@@ -61,7 +69,9 @@ def make_runner(
     clock: Callable[[], float] | None = None,
     translate: Callable[[Snap, datetime], Iterator[Metric]] = translate,
     uses_now: bool = True,
-    on_success: Callable[[SourceState], None] | None = None,
+    translate_static: Callable[[Snap], Iterator[Metric]] | None = None,
+    translate_live: Callable[[Snap, datetime], Iterator[Metric]] | None = None,
+    encode: Callable[[SourceState, Any], Any] | None = None,
 ) -> SourceRunner:
     spec = SourceSpec(
         name=name,
@@ -71,6 +81,8 @@ def make_runner(
         options_type=NoOptions,
         needs_azure=False,
         uses_now=uses_now,
+        translate_static=translate_static,
+        translate_live=translate_live,
     )
     state = SourceState(spec=spec, interval=60.0, timeout=timeout, options=NoOptions())
-    return SourceRunner(state, AzureStats(), None, clock=clock, on_success=on_success)
+    return SourceRunner(state, AzureStats(), None, clock=clock, encode=encode)

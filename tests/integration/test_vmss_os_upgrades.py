@@ -1,5 +1,5 @@
 """The vmss_os_upgrades source end to end against the HTTPS simulator: real azure-identity, real
-azure-mgmt-resourcegraph and azure-mgmt-compute clients, real scheduler and collector, no mocks."""
+azure-mgmt-resourcegraph client and the ARM pipeline for Compute, real scheduler and collector, no mocks."""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import pytest
 import requests
 
@@ -54,3 +57,17 @@ def test_clock_and_request_counts_over_http(sim: Simulator, http: requests.Sessi
     assert counts == {"total": 1, "by_route": {"arm.subscriptions": {"401": 1}}}
     assert http.delete(f"{sim.base_url}/_sim/requests").status_code == 204
     assert sim.requests.count() == 0
+
+
+def test_replies_do_not_stall_on_a_kept_alive_connection(sim: Simulator, http: requests.Session) -> None:
+    # Headers and body in two writes with Nagle's algorithm on used to hold every reply back by
+    # the client's delayed ACK (~40 ms); a loopback reply takes about a millisecond.
+    url = f"{sim.base_url}/subscriptions?api-version=2022-12-01"
+    token = sim.credential().get_token("https://management.azure.com/.default").token
+    headers = {"Authorization": f"Bearer {token}"}
+    timings = []
+    for _ in range(15):
+        started = time.perf_counter()
+        assert http.get(url, headers=headers, timeout=10).status_code == 200
+        timings.append(time.perf_counter() - started)
+    assert statistics.median(timings) < 0.025, timings

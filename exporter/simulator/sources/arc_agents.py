@@ -344,7 +344,26 @@ def _is_machines_query(query: str) -> bool:
         "type =~ 'microsoft.hybridcompute/machines'" in query
         and "agentversion" in query
         and "advisorresources" not in query
+        and "summarize" not in query
     )
+
+
+def _is_estate_versions_query(query: str) -> bool:
+    return (
+        "microsoft.hybridcompute/machines" in query
+        and "summarize machines = count() by agentversion" in query
+    )
+
+
+def estate_version_rows(state: ScenarioState, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The exporter's tenant-wide summary: one row per installed agentVersion, with its count."""
+    wanted = {str(s).lower() for s in body.get("subscriptions") or []} or set(state.subscription_ids)
+    counts: dict[str, int] = {}
+    for row in _rows(state):
+        if str(row.get("subscriptionId", "")).lower() in wanted:
+            version = str(row.get("agentVersion") or "")
+            counts[version] = counts.get(version, 0) + 1
+    return [{"agentVersion": v, "machines": n} for v, n in sorted(counts.items())]
 
 
 def _is_advisor_query(query: str) -> bool:
@@ -362,6 +381,9 @@ def register(router: Router) -> None:
     router.add("GET", base + r"/(?P<version>[^/]+)/?", "arm.arc.agent_version", one)
     resource_graph.register_provider("arc_agents", _is_machines_query, graph_rows)
     resource_graph.register_provider("arc_agents.advisor", _is_advisor_query, advisor_rows)
+    resource_graph.register_provider(
+        "arc_agents.estate_versions", _is_estate_versions_query, estate_version_rows
+    )
 
 
 def _offered(req: SimRequest, state: ScenarioState) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from exporter.sources.arc_agents.parse import (
     build_snapshot,
     parse_advisor,
     parse_agent_versions,
+    parse_estate_versions,
     parse_machines,
     query_time,
 )
@@ -49,6 +51,12 @@ MACHINES_QUERY = """resources
           lastAttemptDesiredVersion = tostring(p.agentUpgrade.lastAttemptDesiredVersion),
           queriedAt = now()
 | order by id asc"""
+
+# Sharded replicas read only their subscriptions' machines; the releases installed anywhere in the
+# tenant (for "newest known") come from this summary: one row per release, one page.
+ESTATE_VERSIONS_QUERY = """resources
+| where type =~ 'microsoft.hybridcompute/machines'
+| summarize machines = count() by agentVersion = tostring(properties.agentVersion)"""
 
 # Microsoft's sample "Arc-enabled servers not running the latest released agent version" (Learn,
 # Resource Graph samples for Arc) matches the recommendation by its solution text; summarised to one
@@ -117,6 +125,7 @@ def _table(ctx: FetchContext[Options, Snapshot], problems: Problems) -> ReleaseT
 
 def _advisor(ctx: FetchContext[Options, Snapshot], graph: Any, problems: Problems) -> list[Version]:
     try:
+        # Tenant-wide (one summarised page): every replica must see the same newest version.
         rows = resource_graph.query(graph, ADVISOR_QUERY, ctx.azure.cfg.subscriptions)
     except Exception as exc:  # noqa: BLE001 - a cross-check: its failure never fails the refresh
         ctx.problem(classify(exc), "Advisor cross-check failed; skipped", key="advisor", error=describe(exc))
@@ -153,6 +162,10 @@ def _agent_versions(
     return out, absent == len(OS_TYPES)
 
 
+# The sharding key of the tenant-wide catalog series (one replica states them).
+CATALOG_SHARD_KEY = "arc_agents.catalog"
+
+
 def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     opts = ctx.options
     calls = Calls()
@@ -160,7 +173,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     table = _table(ctx, problems)
     azure = ctx.azure
     graph = _CountingGraph(azure.resource_graph(), calls)
-    rows = resource_graph.query(graph, MACHINES_QUERY, azure.cfg.subscriptions)
+    rows = resource_graph.query_in(graph, MACHINES_QUERY, azure.scope())
     fetched_at = ctx.now()
     machines = parse_machines(rows, problems)
     external: list[tuple[str, Version]] = []
@@ -171,6 +184,11 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     if opts.agent_versions_api and not absent:
         offered, absent = _agent_versions(ctx, calls, problems)
         external += [("agent_versions_api", v) for v in offered]
+    estate = None
+    if azure.shard.sharded:
+        estate = parse_estate_versions(
+            resource_graph.query(graph, ESTATE_VERSIONS_QUERY, azure.cfg.subscriptions)
+        )
     inputs = Inputs(
         fetched_at=fetched_at,
         evaluated_at=query_time(rows) or fetched_at,
@@ -179,13 +197,15 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
         external=tuple(external),
         requests=calls.items(),
         agent_versions_api_absent=absent,
+        estate_versions=estate,
     )
     issues = problems.issues()
     ctx.report(issues, already_reported=previous.issue_keys if previous is not None else frozenset())
-    return build_snapshot(
+    snapshot = build_snapshot(
         inputs,
         previous,
         timedelta(seconds=opts.expiring_within),
         opts.per_machine_series,
         frozenset(i.key for i in issues),
     )
+    return replace(snapshot, states_catalog=azure.shard.owns(CATALOG_SHARD_KEY))

@@ -135,3 +135,6 @@ class Snapshot:
     # The agentVersions API answered 404/400 for every OS type (not exposed by this cloud or
     # api-version): it is not asked again until the exporter restarts.
     agent_versions_api_absent: bool = False
+    # Sharded: the one replica that states the tenant-wide catalog (newest version, table lag,
+    # evaluation time), so no series is exposed by two replicas.
+    states_catalog: bool = True

@@ -252,6 +252,16 @@ class Inputs:
     external: tuple[tuple[str, Version], ...] = ()  # ("advisor" | "agent_versions_api", version)
     requests: tuple[tuple[str, int], ...] = ()
     agent_versions_api_absent: bool = False
+    # Sharded: the releases installed across the whole tenant (one summarised query), so every
+    # replica judges "newest" alike; None: this replica's machines are the whole estate.
+    estate_versions: tuple[Version, ...] | None = None
+
+
+def parse_estate_versions(rows: Iterable[object]) -> tuple[Version, ...]:
+    """``agentVersion`` of the tenant-wide summary rows; unreadable ones are left out (the
+    per-machine rows of the owning replica count them)."""
+    versions = (parse_version(row.get("agentVersion")) for row in rows if isinstance(row, Mapping))
+    return tuple(sorted({v for v in versions if v is not None}))
 
 
 def build_snapshot(
@@ -266,7 +276,10 @@ def build_snapshot(
     candidates: list[tuple[str, Version]] = list(inputs.external)
     if table.newest is not None:
         candidates.append(("table", table.newest))
-    candidates += [("estate", m.version) for m in inputs.machines if m.version is not None]
+    if inputs.estate_versions is not None:
+        candidates += [("estate", v) for v in inputs.estate_versions]
+    else:
+        candidates += [("estate", m.version) for m in inputs.machines if m.version is not None]
     newest = newest_version(candidates)
     known = {v for _, v in candidates} | {r.version for r in table.releases}
     before = {e.machine.key: e for e in previous.machines} if previous is not None else {}

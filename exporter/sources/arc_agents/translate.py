@@ -229,7 +229,9 @@ def _catalog(snapshot: Snapshot) -> Iterator[Metric]:
     )
     for api, count in snapshot.requests:
         requests.add_metric([api], float(count))
-    yield from (newest, behind, evaluated, requests)
+    if snapshot.states_catalog:
+        yield from (newest, behind, evaluated)
+    yield requests
 
 
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:

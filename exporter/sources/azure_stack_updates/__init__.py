@@ -65,7 +65,7 @@ from exporter.core.source import SourceSpec
 from exporter.sources.azure_stack_updates import fetch_hub as hub
 from exporter.sources.azure_stack_updates import fetch_local as local
 from exporter.sources.azure_stack_updates.fetch import fetch
-from exporter.sources.azure_stack_updates.translate import translate
+from exporter.sources.azure_stack_updates.translate import translate, translate_live, translate_static
 
 # The regions of the simulator's Hub stamps (the demo scenario's azure_stack section), for demo mode.
 DEMO_HUB_REGIONS = ("redmond", "seattle")
@@ -115,6 +115,9 @@ SPEC = register(
         summary="Azure Stack Hub (admin API) and Azure Local update locations, updates and runs",
         fetch=fetch,
         translate=translate,
+        # Only the time-relative family is encoded per scrape; the rest once per refresh.
+        translate_static=translate_static,
+        translate_live=translate_live,
         options_type=Options,
         # Needs hub_admin_endpoints or local_enabled; most Azure estates have neither.
         default_enabled=False,

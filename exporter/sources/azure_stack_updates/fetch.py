@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from exporter.azure.clients import Scope
 from exporter.core.errors import Reason, SourceError, classify, describe
 from exporter.core.identity import resource_identity
 from exporter.core.source import FetchContext, Issue
@@ -34,8 +35,10 @@ class _Outcome:
 
 def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     opts = ctx.options
-    targets = hub.parse_targets(opts.hub_admin_endpoints)
-    if not targets and not opts.local_enabled:
+    configured = hub.parse_targets(opts.hub_admin_endpoints)
+    # Sharded: each replica reads the stamps that hash to it (Local clusters follow their subscription).
+    targets = [t for t in configured if ctx.azure.shard.owns(t.endpoint.lower())]
+    if not configured and not opts.local_enabled:
         raise SourceError(
             Reason.BAD_REQUEST, "nothing to watch: set hub_admin_endpoints and/or local_enabled"
         )
@@ -45,7 +48,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
         opts.max_updates, opts.max_runs,
     )  # fmt: skip
     local_settings = local.LocalSettings(
-        opts.local_api_version, opts.local_source, tuple(ctx.azure.cfg.subscriptions),
+        opts.local_api_version, opts.local_source, ctx.azure.scope() if opts.local_enabled else Scope(),
         opts.max_updates, opts.max_runs,
     )  # fmt: skip
     hub_out, local_out = _Outcome(), _Outcome()
@@ -70,7 +73,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     stamps = _unique_names([*hub_out.stamps, *local_out.stamps, *failed])
     issues = [*hub_out.issues, *local_out.issues]
     _report(ctx, issues)
-    limits = ([(HUB, opts.hub_run_duration_limit)] if targets else []) + (
+    limits = ([(HUB, opts.hub_run_duration_limit)] if configured else []) + (
         [(LOCAL, opts.local_run_duration_limit)] if opts.local_enabled else []
     )
     return Snapshot(

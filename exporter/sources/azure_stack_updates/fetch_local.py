@@ -17,6 +17,7 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.azure import resource_graph
 from exporter.azure.arm import get_json
+from exporter.azure.clients import Scope
 from exporter.core.identity import resource_identity
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
@@ -54,13 +55,13 @@ def extensibility_query(kind: str) -> str:
 class LocalSettings:
     api_version: str
     source: str  # "arm" | "resource_graph"
-    subscriptions: tuple[str, ...]
+    subscriptions: Scope  # this replica's subscriptions (AzureContext.scope)
     max_updates: int
     max_runs: int
 
 
 def list_clusters(ctx: FetchContext[Any, Any], settings: LocalSettings) -> list[str]:
-    rows = resource_graph.query(ctx.azure.resource_graph(), CLUSTERS_QUERY, settings.subscriptions)
+    rows = resource_graph.query_in(ctx.azure.resource_graph(), CLUSTERS_QUERY, settings.subscriptions)
     return sorted({cid for cid in (cluster_id(row.get("id")) for row in rows) if cid})
 
 
@@ -95,7 +96,7 @@ def read_fleet(
     client = ctx.azure.resource_graph()
     subs = settings.subscriptions
     rows = {
-        kind: _by_cluster(resource_graph.query(client, extensibility_query(kind), subs))
+        kind: _by_cluster(resource_graph.query_in(client, extensibility_query(kind), subs))
         for kind in ("updatesummaries", "updates", "updates/updateruns")
     }
     out = []

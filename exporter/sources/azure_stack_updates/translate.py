@@ -114,12 +114,6 @@ class _Families:
             "(hub_run_duration_limit, local_run_duration_limit).",
             ["platform"],
         )
-        self.duration = gauge(
-            "azure_stack_update_run_duration_seconds",
-            "Duration of the run: the reported duration once finished; for a running run the time since "
-            "it started, computed at scrape time.",
-            RUN,
-        )
 
     def cached(self) -> list[GaugeMetricFamily]:
         return [
@@ -131,6 +125,36 @@ class _Families:
 
 
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
+    yield from translate_static(snapshot)
+    yield from translate_live(snapshot, now)
+
+
+def translate_live(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
+    """Run durations: the one family relative to the scrape's "now", encoded at every scrape.
+
+    A finished run's reported duration sits in the same family, so the whole family is live;
+    it has one series per exposed run (max_runs per stamp), a small part of the source.
+    """
+    duration = gauge(
+        "azure_stack_update_run_duration_seconds",
+        "Duration of the run: the reported duration once finished; for a running run the time since "
+        "it started, computed at scrape time.",
+        RUN,
+    )
+    for stamp in snapshot.stamps:
+        if stamp.data is None:
+            continue
+        for run in stamp.data.runs:
+            labels = [*_identity(stamp), run.update, run.run_id]
+            if run.state == "InProgress" and run.started is not None:
+                duration.add_metric(labels, max(0.0, (now - run.started).total_seconds()))
+            elif run.duration_seconds is not None:
+                duration.add_metric(labels, run.duration_seconds)
+    yield duration
+
+
+def translate_static(snapshot: Snapshot) -> Iterator[Metric]:
+    """Everything but the run durations: encoded once per snapshot."""
     f = _Families()
     for stamp in snapshot.stamps:
         base = _identity(stamp)
@@ -173,15 +197,9 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
             current, started = run.current_step(), run.current_step_started()
             if current is not None and started is not None:
                 f.current_step.add_metric([*labels, current[0], current[1]], started.timestamp())
-            if run.state == "InProgress" and run.started is not None:
-                f.duration.add_metric(labels, max(0.0, (now - run.started).total_seconds()))
-            elif run.duration_seconds is not None:
-                f.duration.add_metric(labels, run.duration_seconds)
     for platform, seconds in snapshot.run_duration_limits:
         f.limit.add_metric([platform], seconds)
     yield from f.cached()
-    # The scrape-time value last: everything before it is the same for every scrape of a refresh.
-    yield f.duration
 
 
 def _identity(stamp: Stamp) -> list[str]:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from exporter.core.registry import register
 from exporter.core.source import SourceSpec
 from exporter.sources.scheduled_events.fetch import fetch
-from exporter.sources.scheduled_events.translate import translate
+from exporter.sources.scheduled_events.translate import translate, translate_live, translate_static
 
 DEMO_NODE = "aks-nodepool1-0"
 
@@ -66,6 +66,9 @@ SPEC = register(
         summary="VM Scheduled Events from the Instance Metadata Service (run on the VM/node)",
         fetch=fetch,
         translate=translate,
+        # Only the time-relative family is encoded per scrape; the rest once per refresh.
+        translate_static=translate_static,
+        translate_live=translate_live,
         options_type=Options,
         # Only meaningful on an Azure VM (the chart's DaemonSet enables it); elsewhere it could
         # only fail, and keep /readyz unready.
@@ -77,6 +80,8 @@ SPEC = register(
         # (~2 min, `first_request_timeout`). Later polls are bounded by `request_timeout`.
         default_timeout=160.0,
         needs_azure=False,
+        # The node's own events: run per node (DaemonSet), never split over shards.
+        shardable=False,
         # The simulator's IMDS listener stands in for 169.254.169.254; the demo "runs" on a node.
         demo_config=lambda info: {"endpoint": info["imds_url"], "node": DEMO_NODE},
     )

@@ -14,6 +14,32 @@ from exporter.sources.scheduled_events.model import EVENT_STATUSES, EVENT_TYPES,
 
 
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
+    yield from translate_static(snapshot)
+    yield from translate_live(snapshot, now)
+
+
+def translate_live(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
+    """The one family relative to the scrape's "now", encoded at every scrape."""
+    extra = [] if snapshot.node is None else ["node"]
+    node = [] if snapshot.node is None else [snapshot.node]
+    until = gauge(
+        "azure_scheduled_event_seconds_until_not_before",
+        "Seconds from the scrape until NotBefore (negative once passed), computed at scrape time; "
+        "absent once Started.",
+        ["event_id", "event_type", "resource", *extra],
+    )
+    for ev in snapshot.events:
+        if ev.not_before is None:
+            continue
+        for resource in ev.resources:
+            until.add_metric(
+                [ev.event_id, ev.event_type, resource, *node], (ev.not_before - now).total_seconds()
+            )
+    yield until
+
+
+def translate_static(snapshot: Snapshot) -> Iterator[Metric]:
+    """Everything but the time-relative family: encoded once per snapshot."""
     extra = [] if snapshot.node is None else ["node"]
     node = [] if snapshot.node is None else [snapshot.node]
     cached = (
@@ -57,12 +83,6 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
         f"DocumentIncarnation of the Scheduled Events document; increases when the events change. {cached}",
         extra,
     )
-    until = gauge(
-        "azure_scheduled_event_seconds_until_not_before",
-        "Seconds from the scrape until NotBefore (negative once passed), computed at scrape time; "
-        "absent once Started.",
-        ["event_id", "event_type", "resource", *extra],
-    )
     tally: Counter[tuple[str, str]] = Counter()
     for ev in snapshot.events:
         tally[(ev.event_type, ev.event_status)] += 1
@@ -78,12 +98,10 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
             if ev.not_before is not None:
                 labels = [ev.event_id, ev.event_type, resource, *node]
                 not_before.add_metric(labels, ev.not_before.timestamp())
-                until.add_metric(labels, (ev.not_before - now).total_seconds())
     _add_counts(counts, tally, node)
     if snapshot.incarnation is not None:
         incarnation.add_metric(node, float(snapshot.incarnation))
-    # The scrape-time value last: everything before it is the same for every scrape of a refresh.
-    yield from (info, status, description, not_before, duration, counts, incarnation, until)
+    yield from (info, status, description, not_before, duration, counts, incarnation)
 
 
 def _add_counts(family: GaugeMetricFamily, tally: Counter[tuple[str, str]], node: list[str]) -> None:

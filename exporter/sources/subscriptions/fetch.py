@@ -14,20 +14,29 @@ if TYPE_CHECKING:
     from exporter.sources.subscriptions import Options
 
 API_VERSION = "2022-12-01"
+# The sharding key of the tenant-wide `azure_subscriptions` counts (one replica states them).
+COUNTS_KEY = "azure_subscriptions"
 
 
 def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     client = ctx.azure.arm("arm")
     items = list(list_paged(client, "/subscriptions", API_VERSION))
     snapshot = parse(items, ctx)
+    shard = ctx.azure.shard
     explicit = {s.lower() for s in ctx.azure.cfg.subscriptions}
     if explicit:
         visible = {s.subscription_id for s in snapshot.subscriptions}
-        for missing in sorted(explicit - visible):
+        for missing in sorted(m for m in explicit - visible if shard.owns(m)):
             ctx.problem(
                 Reason.FORBIDDEN, "configured subscription not visible to the identity", subscription=missing
             )
         snapshot = Snapshot(tuple(s for s in snapshot.subscriptions if s.subscription_id in explicit))
     if not items and not explicit:
         raise PayloadError("the identity sees no subscription", Reason.FORBIDDEN)
+    if shard.sharded:  # each subscription's series come from the one replica that owns it
+        snapshot = Snapshot(
+            tuple(s for s in snapshot.subscriptions if shard.owns(s.subscription_id)),
+            counted_states=tuple(s.state for s in snapshot.subscriptions),
+            counts=shard.owns(COUNTS_KEY),
+        )
     return snapshot

@@ -23,3 +23,8 @@ class Subscription:
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     subscriptions: tuple[Subscription, ...]
+    # States of every visible subscription, counted in `azure_subscriptions`; None: those of
+    # `subscriptions`. Sharded, a replica lists only its own subscriptions but the counts are of
+    # all, stated by one replica (`counts` False on the others) so that no series is duplicated.
+    counted_states: tuple[str, ...] | None = None
+    counts: bool = True

@@ -24,11 +24,12 @@ def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
         ["subscription_id", "state"],
     )
     count = gauge("azure_subscriptions", "Visible subscriptions by state.", ["state"])
-    by_state: Counter[str] = Counter()
     for sub in snapshot.subscriptions:
         info.add_metric([sub.subscription_id, sub.resource_id, sub.display_name, sub.tenant_id], 1.0)
         add_state(state, [sub.subscription_id], sub.state, STATES)
-        by_state[sub.state] += 1
-    for name in sorted(set(STATES) | set(by_state)):
-        count.add_metric([name], float(by_state.get(name, 0)))
+    if snapshot.counts:
+        counted = snapshot.counted_states
+        by_state = Counter(s.state for s in snapshot.subscriptions) if counted is None else Counter(counted)
+        for name in sorted(set(STATES) | set(by_state)):
+            count.add_metric([name], float(by_state.get(name, 0)))
     yield from (info, state, count)

@@ -122,12 +122,13 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     graph = QuotaGraph(azure.resource_graph(), deadline=time.monotonic() + ctx.timeout)
     previous = ctx.previous.tables if ctx.previous is not None else Tables()
     tables = previous
+    scope = azure.scope()  # this replica's subscriptions (all of azure.subscriptions unsharded)
     issues: list[Issue] = []
     failures: list[Exception] = []
     for label, table, kql, parser in QUERIES:
         graph.current = label
         try:
-            rows = resource_graph.query(graph, kql, azure.cfg.subscriptions)
+            rows = resource_graph.query_in(graph, kql, scope)
         except Exception as exc:  # noqa: BLE001 - classified and counted; the previous rows stay
             failures.append(exc)
             ctx.problem(

@@ -29,7 +29,8 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     deadline = time.monotonic() + ctx.timeout
     calls = Calls()
     azure = ctx.azure
-    rows = resource_graph.query(_CountingGraph(azure.resource_graph(), calls), QUERY, azure.cfg.subscriptions)
+    # Scoped to this replica's subscriptions when sharded (AzureContext.scope).
+    rows = resource_graph.query_in(_CountingGraph(azure.resource_graph(), calls), QUERY, azure.scope())
     issues: list[Issue] = []
     scale_sets = parse_scale_sets(rows, issues, opts.expect_automatic_os_upgrade_tag)
     todo = [s for s in scale_sets if eligible(s, opts)]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from azure.core.exceptions import HttpResponseError
 
+from exporter.azure.arm import get_json
 from exporter.core.errors import PayloadError, Reason, classify, describe
 from exporter.sources.vmss_os_upgrades.model import ScaleSet
 
@@ -38,6 +39,8 @@ QUERY = """resources
 | order by id asc"""
 
 MAX_HISTORY_PAGES = 20  # the history holds at most five entries; this only bounds a broken nextLink
+# Raw ARM GETs (no SDK models to build and turn back into the wire dicts parse reads).
+COMPUTE_API_VERSION = "2024-07-01"
 
 
 class Calls:
@@ -88,22 +91,10 @@ class Outcome:
     rolling: dict[str, Any] | Failure | None = None  # None: no rolling upgrade (404)
 
 
-def _raw(model: Any) -> dict[str, Any]:
-    """The wire-format dict behind an SDK model (azure-mgmt-compute 39 models are mappings)."""
-    as_dict = getattr(model, "as_dict", None)
-    if callable(as_dict):
-        data = as_dict()
-        if isinstance(data, dict):
-            return data
-    if isinstance(model, Mapping):
-        return dict(model)
-    raise PayloadError(f"unexpected {type(model).__name__} from the Compute API")
-
-
 def _failure(exc: Exception) -> Failure:
     reason = classify(exc)
     if reason is Reason.INTERNAL and isinstance(exc, TypeError | ValueError | AttributeError):
-        reason = Reason.MALFORMED_PAYLOAD  # the SDK choked on a body of the wrong shape
+        reason = Reason.MALFORMED_PAYLOAD  # a body of the wrong shape
     return Failure(reason, describe(exc))
 
 
@@ -111,18 +102,31 @@ def _status(exc: Exception) -> int | None:
     return exc.status_code if isinstance(exc, HttpResponseError) else None
 
 
+def _path(scale_set: ScaleSet) -> str:
+    return (
+        f"/subscriptions/{quote(scale_set.subscription_id)}/resourceGroups/{quote(scale_set.resource_group)}"
+        f"/providers/Microsoft.Compute/virtualMachineScaleSets/{quote(scale_set.name)}"
+    )
+
+
+def _items(page: dict[str, Any]) -> list[dict[str, Any]]:
+    value = page.get("value", [])
+    if not isinstance(value, list):
+        raise PayloadError("'value' of osUpgradeHistory is not a list")
+    return [item for item in value if isinstance(item, dict)]
+
+
 def history_call(client: Any, scale_set: ScaleSet, calls: Calls) -> list[dict[str, Any]] | Failure | Gone:
     pages, failed = 0, False
     items: list[dict[str, Any]] = []
     try:
-        pager = client.virtual_machine_scale_sets.get_os_upgrade_history(
-            scale_set.resource_group, scale_set.name
-        )
-        for page in pager.by_page():
+        url: str | None = f"{_path(scale_set)}/osUpgradeHistory"
+        params: dict[str, str] | None = {"api-version": COMPUTE_API_VERSION}
+        while url and pages < MAX_HISTORY_PAGES:
+            page = get_json(client, url, params)
             pages += 1
-            items.extend(_raw(item) for item in page)
-            if pages >= MAX_HISTORY_PAGES:
-                break
+            items.extend(_items(page))
+            url, params = page.get("nextLink") or None, None
     except Exception as exc:  # noqa: BLE001 - every failure is classified and counted per scale set
         failed = True
         return GONE if _status(exc) == 404 else _failure(exc)
@@ -134,10 +138,9 @@ def history_call(client: Any, scale_set: ScaleSet, calls: Calls) -> list[dict[st
 def rolling_call(client: Any, scale_set: ScaleSet, calls: Calls) -> dict[str, Any] | Failure | None:
     calls.add("compute")
     try:
-        latest = client.virtual_machine_scale_set_rolling_upgrades.get_latest(
-            scale_set.resource_group, scale_set.name
+        return get_json(
+            client, f"{_path(scale_set)}/rollingUpgrades/latest", {"api-version": COMPUTE_API_VERSION}
         )
-        return _raw(latest)
     except Exception as exc:  # noqa: BLE001 - classified and counted per scale set
         return None if _status(exc) == 404 else _failure(exc)
 
@@ -147,7 +150,7 @@ def fetch_one(azure: AzureContext, scale_set: ScaleSet, calls: Calls, deadline: 
         late = Failure(Reason.TIMEOUT, "refresh ran out of time before this scale set")
         return Outcome(history=late, rolling=late)
     try:
-        client = azure.compute(scale_set.subscription_id)
+        client = azure.arm("compute")
     except Exception as exc:  # noqa: BLE001 - e.g. a credential that cannot be built
         failure = _failure(exc)
         return Outcome(history=failure, rolling=failure)

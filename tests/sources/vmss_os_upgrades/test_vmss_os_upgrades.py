@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 import requests
 from azure.core.credentials import AccessToken, AccessTokenInfo
+from azure.core.pipeline.policies import BearerTokenCredentialPolicy
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._requests_basic import RestRequestsTransportResponse
-from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.core import ARMPipelineClient
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.registry import Collector
 
@@ -306,7 +307,7 @@ def test_resource_graph_edge_rows() -> None:
     }
 
 
-# --------------------------------------------------------------------------- the real SDK on canned bodies
+# ---------------------------------------------------------------- the real ARM pipeline on canned bodies
 
 
 class _Cred:
@@ -341,12 +342,18 @@ class Canned(HttpTransport):
         raw = requests.Response()
         raw.status_code, raw.raw, raw.url, raw.reason = self.status, io.BytesIO(self.body), request.url, "x"
         raw.headers["Content-Type"] = "application/json"
-        return RestRequestsTransportResponse(request=request, internal_response=raw)
+        response = RestRequestsTransportResponse(request=request, internal_response=raw)
+        response._content = self.body  # as if read off the socket
+        return response
 
 
 def sdk(status: int, name: str) -> tuple[Any, Canned]:
+    """The ARM pipeline fetch_calls uses (azure-core's, as built by AzureContext.arm) on canned bodies."""
     transport = Canned(status, (PAYLOADS / name).read_bytes())
-    return ComputeManagementClient(_Cred(), SUB, transport=transport, retry_total=0), transport
+    policies = [BearerTokenCredentialPolicy(_Cred(), "https://management.azure.com/.default")]
+    return ARMPipelineClient(
+        base_url="https://management.azure.com", policies=policies, transport=transport
+    ), transport
 
 
 WEB_SET = ScaleSet(SUB, "rg-web-prod", "vmss-web-prod", "westeurope", 12, "Uniform", "Rolling", True, False)
