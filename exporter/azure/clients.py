@@ -18,8 +18,7 @@ from azure.core.pipeline.policies import (
     HttpLoggingPolicy,
     ProxyPolicy,
     RedirectPolicy,
-    RequestIdPolicy,
-    RetryPolicy,
+    SensitiveHeaderCleanupPolicy,
     UserAgentPolicy,
 )
 from azure.mgmt.core import ARMPipelineClient
@@ -27,7 +26,8 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
 from exporter import __version__
 from exporter.azure.clouds import CloudEndpoints, resolve
-from exporter.azure.policies import AzureStats, RequestCountingPolicy
+from exporter.azure.policies import AzureStats, RequestCountingPolicy, RequestIdPolicy
+from exporter.azure.retry import DeadlineRetryPolicy
 from exporter.config import AzureConfig
 from exporter.core.errors import Reason, SourceError
 
@@ -39,17 +39,23 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
     from azure import identity  # heavy import, deferred until a source needs Azure
 
     cred = cfg.credential
-    common: dict[str, Any] = {"authority": cloud.authority_host}
+    common: dict[str, Any] = {"authority": cloud.authority_host, **token_request_bounds(cfg)}
     if cfg.ca_bundle:
         common["connection_verify"] = cfg.ca_bundle
     if cred.disable_instance_discovery:
         common["disable_instance_discovery"] = True
     if cred.type == "client_secret":
         secret = Path(str(cred.client_secret_file)).read_text(encoding="utf-8").strip()
-        return identity.ClientSecretCredential(str(cred.tenant_id), str(cred.client_id), secret, **common)
+        return identity.ClientSecretCredential(
+            str(cred.tenant_id), str(cred.client_id), secret, **common, **aad_connect_bound(cfg)
+        )
     if cred.type == "client_certificate":
         return identity.CertificateCredential(
-            str(cred.tenant_id), str(cred.client_id), certificate_path=cred.client_certificate_file, **common
+            str(cred.tenant_id),
+            str(cred.client_id),
+            certificate_path=cred.client_certificate_file,
+            **common,
+            **aad_connect_bound(cfg),
         )
     if cred.type == "workload_identity":
         return identity.WorkloadIdentityCredential(
@@ -57,9 +63,10 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
             client_id=cred.client_id,
             token_file_path=cred.federated_token_file,
             **common,
+            **aad_connect_bound(cfg),
         )
     if cred.type == "managed_identity":
-        kwargs = {k: v for k, v in common.items() if k == "connection_verify"}
+        kwargs = {k: v for k, v in common.items() if k != "authority"}
         return identity.ManagedIdentityCredential(client_id=cred.client_id, **kwargs)
     if cred.client_id:
         common["managed_identity_client_id"] = cred.client_id
@@ -67,6 +74,18 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
     if cred.tenant_id:
         common["workload_identity_tenant_id"] = cred.tenant_id
     return identity.DefaultAzureCredential(**common)
+
+
+def token_request_bounds(cfg: AzureConfig) -> dict[str, Any]:
+    """A token endpoint that accepts the connection and never answers must not hold a refresh:
+    every token request reads for at most `azure.request_timeout` (azure-core's default is
+    300 s). The connect timeout is left to azure-identity, whose IMDS probe relies on its own
+    short one; `aad_connect_bound` adds it for the credentials that only talk to Entra ID."""
+    return {"read_timeout": cfg.request_timeout}
+
+
+def aad_connect_bound(cfg: AzureConfig) -> dict[str, Any]:
+    return {"connection_timeout": min(cfg.request_timeout, 10.0)}
 
 
 class AzureContext:
@@ -94,7 +113,11 @@ class AzureContext:
             return self._credential
 
     def client_kwargs(self, api: str) -> dict[str, Any]:
-        """Keyword arguments understood by every generated azure-mgmt client."""
+        """Keyword arguments understood by every generated azure-mgmt client.
+
+        `policies` replaces the SDK's own list with `pipeline_policies`, so SDK clients and the
+        raw ARM pipelines share one retry policy and one request-id policy.
+        """
         kwargs: dict[str, Any] = {
             "base_url": self.cloud.arm_endpoint,
             # With base_url set the default scope would still follow the *public* cloud.
@@ -109,7 +132,29 @@ class AzureContext:
         }
         if self.cfg.ca_bundle:
             kwargs["connection_verify"] = self.cfg.ca_bundle
+        kwargs["policies"] = self.pipeline_policies(kwargs, self.cloud.arm_scope)
         return kwargs
+
+    def pipeline_policies(self, kwargs: dict[str, Any], scope: str) -> list[Any]:
+        """The policies of every Azure pipeline, in azure-mgmt's order (retry before auth, one
+        count per attempt after it)."""
+        return [
+            RequestIdPolicy(),
+            HeadersPolicy(),
+            UserAgentPolicy(user_agent=USER_AGENT),
+            ProxyPolicy(),
+            ContentDecodePolicy(),
+            RedirectPolicy(),
+            DeadlineRetryPolicy(
+                retry_total=self.cfg.retry_total,
+                retry_backoff_factor=kwargs["retry_backoff_factor"],
+                retry_backoff_max=kwargs["retry_backoff_max"],
+            ),
+            ARMChallengeAuthenticationPolicy(self.credential, scope),
+            kwargs["custom_hook_policy"],
+            SensitiveHeaderCleanupPolicy(),
+            HttpLoggingPolicy(),
+        ]
 
     def _cached(self, key: tuple[str, str], factory: Any) -> Any:
         with self._lock:
@@ -132,22 +177,7 @@ class AzureContext:
 
     def _build_arm(self, api: str, base_url: str, scope: str) -> ARMPipelineClient[Any, Any]:
         kwargs = self.client_kwargs(api)
-        policies = [
-            RequestIdPolicy(),
-            HeadersPolicy(),
-            UserAgentPolicy(user_agent=USER_AGENT),
-            ProxyPolicy(),
-            ContentDecodePolicy(),
-            RedirectPolicy(),
-            RetryPolicy(
-                retry_total=self.cfg.retry_total,
-                retry_backoff_factor=kwargs["retry_backoff_factor"],
-                retry_backoff_max=kwargs["retry_backoff_max"],
-            ),
-            ARMChallengeAuthenticationPolicy(self.credential, scope),
-            kwargs["custom_hook_policy"],
-            HttpLoggingPolicy(),
-        ]
+        policies = self.pipeline_policies(kwargs, scope)
         transport_kwargs = {
             k: kwargs[k] for k in ("connection_timeout", "read_timeout", "connection_verify") if k in kwargs
         }

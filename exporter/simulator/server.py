@@ -156,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             listener=self.server.listener,
             base_url=self._base_url(),
         )
-        fault = state.faults.pick(route_name) if match.route else None
+        fault = state.faults.pick(route_name, path) if match.route else None
         response = self._respond(req, match.route.handler if match.route else None, match.allowed, fault)
         # Log before answering: a client that got its reply must find it in the log.
         if route_name not in UNLOGGED_ROUTES:

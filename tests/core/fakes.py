@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ def make_runner(
     translate: Callable[[Snap, datetime], Iterator[Metric]] = translate,
     uses_now: bool = True,
     on_success: Callable[[SourceState], None] | None = None,
+    interval: float = 60.0,
+    rng: random.Random | None = None,
+    wait: Callable[[float], bool] | None = None,
 ) -> SourceRunner:
     spec = SourceSpec(
         name=name,
@@ -72,5 +76,5 @@ def make_runner(
         needs_azure=False,
         uses_now=uses_now,
     )
-    state = SourceState(spec=spec, interval=60.0, timeout=timeout, options=NoOptions())
-    return SourceRunner(state, AzureStats(), None, clock=clock, on_success=on_success)
+    state = SourceState(spec=spec, interval=interval, timeout=timeout, options=NoOptions())
+    return SourceRunner(state, AzureStats(), None, clock=clock, on_success=on_success, rng=rng, wait=wait)

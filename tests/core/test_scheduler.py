@@ -127,8 +127,49 @@ def test_jitter_bounds_and_failure_backoff():
     # A 1 s poller backs off while failing, capped at a minute.
     assert next_delay(1.0, 3, random.Random(0)) == pytest.approx(4.0, rel=0.11)
     assert next_delay(1.0, 50, random.Random(0)) == pytest.approx(60.0, rel=0.11)
-    # A 15 min source never waits longer than its interval.
-    assert next_delay(900.0, 5, random.Random(0)) == pytest.approx(900.0, rel=0.11)
+    # A 15 min source retries on its own schedule, never later than 5 minutes after a failure.
+    assert next_delay(900.0, 5, random.Random(0)) == pytest.approx(80.0, rel=0.11)
+    assert next_delay(900.0, 50, random.Random(0)) == pytest.approx(300.0, rel=0.11)
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        (900.0, [5, 10, 20, 40, 80, 160, 300, 300]),  # subscriptions
+        (300.0, [5, 10, 20, 40, 80, 160, 300, 300]),  # vmss_os_upgrades
+        (30.0, [5, 10, 20, 40, 60, 60, 60, 60]),  # short intervals back off to a minute
+        (1.0, [1, 2, 4, 8, 16, 32, 60, 60]),  # scheduled_events
+    ],
+)
+def test_failed_refresh_is_retried_with_capped_exponential_backoff(interval: float, expected: list[float]):
+    delays = [next_delay(interval, n, random.Random(n)) for n in range(1, len(expected) + 1)]
+    assert delays == pytest.approx(expected, rel=0.11)
+    # Jitter: two exporters that failed together do not retry in lockstep.
+    spread = {round(next_delay(interval, 2, random.Random(seed)), 6) for seed in range(20)}
+    assert len(spread) == 20
+
+
+def test_a_pod_started_before_its_token_exists_recovers_within_seconds():
+    """The runner's loop with an injected wait: two token failures, then the token is mounted."""
+    fetch = ScriptedFetch()
+
+    def no_token(ctx):
+        raise PayloadError("token file missing", Reason.TOKEN)
+
+    fetch.script.extend([no_token, no_token, lambda ctx: Snap(1.0, ctx.now())])
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        return len(waits) >= 4  # stop the loop after the fourth pause
+
+    runner = make_runner(fetch, interval=900.0, rng=random.Random(3), wait=wait)
+    runner._run()
+    assert fetch.calls == 4
+    assert runner.state.view().up is True
+    assert waits[:2] == pytest.approx([5.0, 10.0], rel=0.11)  # retried after ~5 s and ~10 s
+    assert sum(waits[:2]) < 20
+    assert waits[2] == pytest.approx(900.0, rel=0.11)  # healthy again: back on its interval
 
 
 def test_failure_logs_once_per_reason(caplog: pytest.LogCaptureFixture):

@@ -224,13 +224,35 @@ def test_one_dark_stamp_keeps_its_data_and_counts_failures(
     # The last known state is kept: still in progress as far as anyone knows.
     assert value(exporter, "azure_stack_update_in_progress", **hub("north")) == 1.0
     assert value(exporter, "azure_stack_update_api_up", **hub("south")) == 1.0
-    assert source_value(exporter, "errors_total", reason="server_error") == 3.0
+    # One outage, one count (the per-stamp series show it lasting); see the episode test below.
+    assert source_value(exporter, "errors_total", reason="server_error") == 1.0
     assert source_value(exporter, "up") == 1.0
     sim.clock.advance(1000)
     exporter.refresh_all_once()
     assert value(exporter, "azure_stack_update_api_up", **hub("north")) == 1.0
     assert value(exporter, "azure_stack_update_api_consecutive_failures", **hub("north")) == 0.0
     assert value(exporter, "azure_stack_update_in_progress", **hub("north")) == 0.0  # it ended meanwhile
+
+
+def test_a_second_outage_of_the_same_stamp_is_counted_and_logged_again(
+    sim: Simulator, make: Callable[..., Exporter], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Episode dedup: a problem counts and logs when it appears, not once per process."""
+    exporter = make(local_enabled=False)
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    outage = FaultRule("azurestack.*", "status", status=503, path="/azurestack/north/*")
+    with caplog.at_level("INFO", logger="exporter"):
+        for _episode in (1, 2):
+            sim.faults.add(outage)
+            for _ in range(3):
+                assert exporter.refresh_all_once() == {SOURCE: True}
+            sim.faults.clear()
+            assert exporter.refresh_all_once() == {SOURCE: True}
+            assert value(exporter, "azure_stack_update_api_up", **hub("north")) == 1.0
+    assert source_value(exporter, "errors_total", reason="server_error") == 2.0
+    lines = [r.getMessage() for r in caplog.records]
+    assert len([m for m in lines if m.startswith("update API unreachable") and "stamp=north" in m]) == 2
+    assert len([m for m in lines if m.startswith("problem cleared")]) == 2
 
 
 def test_every_hub_stamp_dark_fails_the_refresh(sim: Simulator, make: Callable[..., Exporter]) -> None:

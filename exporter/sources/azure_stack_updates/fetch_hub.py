@@ -20,6 +20,7 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.azure.arm import get_json, list_paged
 from exporter.azure.clients import USER_AGENT
+from exporter.core import deadline
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
@@ -38,6 +39,7 @@ from exporter.sources.azure_stack_updates.parse import (
 if TYPE_CHECKING:
     from exporter.core.source import FetchContext, Issue
 
+MIN_SECONDS = 0.05  # a socket timeout of 0 would mean "non-blocking"
 API = "azurestack"  # the `api` label of azure_update_exporter_azure_requests_total
 CURRENT_API_VERSION = "2021-07-01"
 LEGACY_API_VERSION = "2016-05-01"
@@ -175,7 +177,10 @@ def fetch_metadata(ctx: FetchContext[Any, Any], endpoint: str) -> tuple[str, str
             f"{endpoint}/metadata/endpoints",
             params={"api-version": METADATA_API_VERSION},
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            timeout=(min(cfg.request_timeout, 10.0), cfg.request_timeout),
+            timeout=(
+                deadline.bounded(min(cfg.request_timeout, 10.0)) or MIN_SECONDS,
+                deadline.bounded(cfg.request_timeout) or MIN_SECONDS,
+            ),
             verify=verify,
             allow_redirects=False,
         )
