@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -96,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(config)
     if args.command == "collect":
-        return collect_once(config)
+        return _without_waiting_for_stragglers(collect_once(config))
     return serve(config)
 
 
@@ -116,6 +117,18 @@ def collect_once(config: Config) -> int:
         logger.error("collect failed sources=%s", ",".join(failed))
         return 1
     return 0
+
+
+def _without_waiting_for_stragglers(code: int) -> int:
+    """Exit now if a call outlived the refresh timeout: Python would otherwise wait for its
+    worker thread at exit, and `collect --once` must end within its timeout."""
+    stragglers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if stragglers:
+        logger.warning("exiting without waiting for calls still running threads=%d", len(stragglers))
+        sys.stdout.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 def serve(config: Config, *, ready: threading.Event | None = None) -> int:

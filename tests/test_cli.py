@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -64,3 +65,20 @@ def test_collector_flag_disables_a_source(tmp_path: Path):
 def test_unknown_flag_is_a_usage_error():
     result = run("serve", "--no-such-flag")
     assert result.returncode == 2
+
+
+def test_collect_once_exits_within_its_timeout_when_azure_hangs(tmp_path: Path):
+    """ARM accepts the connection and never answers (for 60 s): the process ends at its timeout."""
+    with start() as sim:
+        sim.faults.add(FaultRule("arm.subscriptions", "timeout", seconds=60))
+        cfg = write_config(
+            tmp_path, sim.info(), sources={"subscriptions": {"timeout": "3s"}}, azure={"retry_total": 3}
+        )
+        started = time.monotonic()
+        result = run("collect", "--once", "--config.file", str(cfg))
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert 'azure_update_exporter_source_up{source="subscriptions"} 0.0' in result.stdout
+    assert "reason=timeout" in result.stderr
+    # 3 s of refresh plus interpreter start-up and imports; it stayed up 40 s before.
+    assert elapsed < 12, elapsed

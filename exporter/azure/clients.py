@@ -47,7 +47,7 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
     if cred.type == "client_secret":
         secret = Path(str(cred.client_secret_file)).read_text(encoding="utf-8").strip()
         return identity.ClientSecretCredential(
-            str(cred.tenant_id), str(cred.client_id), secret, **common, **aad_connect_bound(cfg)
+            str(cred.tenant_id), str(cred.client_id), secret, **common, **aad_request_bounds(cfg)
         )
     if cred.type == "client_certificate":
         return identity.CertificateCredential(
@@ -55,7 +55,7 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
             str(cred.client_id),
             certificate_path=cred.client_certificate_file,
             **common,
-            **aad_connect_bound(cfg),
+            **aad_request_bounds(cfg),
         )
     if cred.type == "workload_identity":
         return identity.WorkloadIdentityCredential(
@@ -63,7 +63,7 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
             client_id=cred.client_id,
             token_file_path=cred.federated_token_file,
             **common,
-            **aad_connect_bound(cfg),
+            **aad_request_bounds(cfg),
         )
     if cred.type == "managed_identity":
         kwargs = {k: v for k, v in common.items() if k != "authority"}
@@ -80,12 +80,19 @@ def token_request_bounds(cfg: AzureConfig) -> dict[str, Any]:
     """A token endpoint that accepts the connection and never answers must not hold a refresh:
     every token request reads for at most `azure.request_timeout` (azure-core's default is
     300 s). The connect timeout is left to azure-identity, whose IMDS probe relies on its own
-    short one; `aad_connect_bound` adds it for the credentials that only talk to Entra ID."""
+    short one and its own retry schedule (both tuned for IMDS)."""
     return {"read_timeout": cfg.request_timeout}
 
 
-def aad_connect_bound(cfg: AzureConfig) -> dict[str, Any]:
-    return {"connection_timeout": min(cfg.request_timeout, 10.0)}
+def aad_request_bounds(cfg: AzureConfig) -> dict[str, Any]:
+    """For the credentials that only talk to Entra ID: a connect timeout, and the retry policy
+    and count of ARM calls (azure-core's default would retry a timed-out token request 3 times
+    with backoff, well past a short source timeout)."""
+    return {
+        "connection_timeout": min(cfg.request_timeout, 10.0),
+        "retry_total": cfg.retry_total,
+        "retry_policy_class": DeadlineRetryPolicy,
+    }
 
 
 class AzureContext:

@@ -3,6 +3,7 @@ azure-core pipelines, real sockets, the exporter's scheduler and collector; no m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -334,3 +335,21 @@ def test_nothing_configured_is_a_configuration_error(make: Callable[..., Exporte
     exporter = make((), local_enabled=False)
     assert exporter.refresh_all_once() == {SOURCE: False}
     assert source_value(exporter, "errors_total", reason="bad_request") == 1.0
+
+
+def test_a_stamp_that_never_answers_does_not_hold_the_healthy_ones(
+    sim: Simulator, make: Callable[..., Exporter]
+) -> None:
+    """north accepts connections and stalls (30 s, bounded); the 4 s refresh publishes south."""
+    exporter = make(local_enabled=False, timeout="4s")
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    south_runs = sim.requests.count("azurestack.update_runs")
+    sim.faults.add(FaultRule("azurestack.*", "timeout", seconds=30, path="/azurestack/north/*"))
+    started = time.monotonic()
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    assert time.monotonic() - started < 4
+    assert value(exporter, "azure_stack_update_api_up", **hub("north")) == 0.0
+    assert value(exporter, "azure_stack_update_api_up", **hub("south")) == 1.0
+    assert sim.requests.count("azurestack.update_runs") > south_runs  # south was read afresh
+    assert source_value(exporter, "errors_total", reason="timeout") == 1.0
+    assert value(exporter, "azure_stack_update_in_progress", **hub("north")) == 1.0  # kept
