@@ -80,8 +80,12 @@ def token_request_bounds(cfg: AzureConfig) -> dict[str, Any]:
     """A token endpoint that accepts the connection and never answers must not hold a refresh:
     every token request reads for at most `azure.request_timeout` (azure-core's default is
     300 s). The connect timeout is left to azure-identity, whose IMDS probe relies on its own
-    short one and its own retry schedule (both tuned for IMDS)."""
-    return {"read_timeout": cfg.request_timeout}
+    short one and its own retry schedule (both tuned for IMDS).
+
+    `auto_request_id=False` turns off azure-core's request-id policy in azure-identity's
+    pipelines: it calls `uuid.uuid1()`, which leaks a file descriptor per thread through libuuid
+    (see `exporter.azure.policies.RequestIdPolicy`); MSAL sends its own uuid4 correlation id."""
+    return {"read_timeout": cfg.request_timeout, "auto_request_id": False}
 
 
 def aad_request_bounds(cfg: AzureConfig) -> dict[str, Any]:
