@@ -18,7 +18,6 @@ from __future__ import annotations
 # ruff: noqa: T201 - a benchmark prints its figures
 import argparse
 import json
-import os
 import random
 import ssl
 import subprocess
@@ -60,7 +59,7 @@ def rss_mib() -> float:
 
 
 def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
 
 
 def random_fault(rng: random.Random) -> dict[str, Any]:

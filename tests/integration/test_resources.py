@@ -43,9 +43,9 @@ def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[st
         subject = args[0].name if args and isinstance(args[0], threading.Thread) else ""
         caller = threading.current_thread().name
         # The simulator's listeners start one thread per connection (socketserver).
-        if not caller.startswith("azsim") and not subject.startswith("azsim"):
-            if "process_request_thread" not in subject:
-                calls.append(subject or caller)
+        simulator = caller.startswith("azsim") or subject.startswith("azsim")
+        if not simulator and "process_request_thread" not in subject:
+            calls.append(subject or caller)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, counted)
