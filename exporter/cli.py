@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -122,7 +123,11 @@ def collect_once(config: Config) -> int:
 def _without_waiting_for_stragglers(code: int) -> int:
     """Exit now if a call outlived the refresh timeout: Python would otherwise wait for its
     worker thread at exit, and `collect --once` must end within its timeout."""
+    grace = time.monotonic() + 1.0  # idle pool workers leave as soon as their pool is shut down
     stragglers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in stragglers:
+        thread.join(max(0.0, grace - time.monotonic()))
+    stragglers = [t for t in stragglers if t.is_alive()]
     if stragglers:
         logger.warning("exiting without waiting for calls still running threads=%d", len(stragglers))
         sys.stdout.flush()

@@ -9,6 +9,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from exporter.azure.identity_hint import CredentialHintFilter
+
 _SECRET_PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/=]+"), r"\1[REDACTED]"),
     (
@@ -110,6 +112,7 @@ def setup(level: str = "info", fmt: str = "logfmt") -> None:
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(fmt))
+    handler.addFilter(CredentialHintFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
     # azure-core logs every request at INFO; that is noise for an exporter's operator.

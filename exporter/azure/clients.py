@@ -26,6 +26,7 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
 from exporter import __version__
 from exporter.azure.clouds import CloudEndpoints, resolve
+from exporter.azure.identity_hint import set_credential_type
 from exporter.azure.policies import AzureStats, RequestCountingPolicy, RequestIdPolicy
 from exporter.azure.retry import DeadlineRetryPolicy
 from exporter.config import AzureConfig
@@ -39,6 +40,7 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
     from azure import identity  # heavy import, deferred until a source needs Azure
 
     cred = cfg.credential
+    set_credential_type(cred.type)
     common: dict[str, Any] = {"authority": cloud.authority_host, **token_request_bounds(cfg)}
     if cfg.ca_bundle:
         common["connection_verify"] = cfg.ca_bundle

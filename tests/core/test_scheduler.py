@@ -9,6 +9,7 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.scheduler import next_delay
+from exporter.core.source import Issue
 from tests.core.fakes import ScriptedFetch, Snap, make_runner
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC).timestamp()
@@ -186,3 +187,60 @@ def test_failure_logs_once_per_reason(caplog: pytest.LogCaptureFixture):
     lines = [r for r in caplog.records if "refresh failed" in r.getMessage()]
     assert len(lines) == 1
     assert "reason=connection" in lines[0].getMessage()
+
+
+def test_a_problem_counts_and_logs_when_it_appears_and_again_after_it_cleared(
+    caplog: pytest.LogCaptureFixture,
+):
+    """Episode dedup, the one rule for every source (not once per process, not every refresh)."""
+    fetch = ScriptedFetch()
+
+    def odd(ctx):
+        ctx.report([Issue("state:Odd", Reason.UNKNOWN_ENUM, "unknown state", (("state", "Odd"),))])
+        ctx.problem(Reason.FORBIDDEN, "subscription forbidden", key="sub:s1", subscription="s1")
+        return Snap(1.0, ctx.now())
+
+    def clean(ctx):
+        return Snap(2.0, ctx.now())
+
+    fetch.script.extend([odd, odd, odd, clean, odd, odd])
+    runner = make_runner(fetch)
+    with caplog.at_level("INFO"):
+        counts = []
+        for _ in range(6):
+            assert runner.refresh_once() is True
+            counts.append(runner.state.view().errors.get(Reason.UNKNOWN_ENUM, 0))
+    assert counts == [1, 1, 1, 1, 2, 2]
+    assert runner.state.view().errors[Reason.FORBIDDEN] == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("unknown state")]) == 2
+    assert len([m for m in messages if m.startswith("subscription forbidden")]) == 2
+    assert len([m for m in messages if m.startswith("problem cleared")]) == 2  # both, at refresh 4
+
+
+def test_an_internal_failure_logs_its_traceback_once_per_episode(caplog: pytest.LogCaptureFixture):
+    fetch = ScriptedFetch()
+
+    def bug(ctx):
+        raise ZeroDivisionError("bug")
+
+    fetch.script.extend([bug, bug, bug, lambda ctx: Snap(1.0, ctx.now()), bug])
+    runner = make_runner(fetch)
+    with caplog.at_level("DEBUG", logger="exporter.scheduler"):
+        for _ in range(5):
+            runner.refresh_once()
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 2  # the first failure and the one after the recovery
+    assert runner.state.view().errors[Reason.INTERNAL] == 4
+
+
+def test_a_failing_post_refresh_hook_logs_once_but_counts_every_time(caplog: pytest.LogCaptureFixture):
+    def hook(state):
+        raise RuntimeError("encode failed")
+
+    runner = make_runner(ScriptedFetch(), on_success=hook)
+    with caplog.at_level("DEBUG"):
+        for _ in range(3):
+            runner.refresh_once()
+    assert len([r for r in caplog.records if r.exc_info]) == 1
+    assert runner.state.view().errors[Reason.INTERNAL] == 3
