@@ -1,4 +1,4 @@
-"""Per-route fault injection: latency, error statuses, timeouts, resets and bad bodies.
+"""Per-route fault injection: latency, error statuses, timeouts, resets, bad and cut-off bodies.
 
 Rules match route names with :func:`fnmatch.fnmatchcase`, and optionally the request path
 (``path``, a case-insensitive glob: one scale set, one stamp). Every matching rule counts each
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal, get_args
 
-FaultKind = Literal["latency", "status", "timeout", "reset", "malformed", "empty"]
+FaultKind = Literal["latency", "status", "timeout", "reset", "malformed", "empty", "truncated"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 DEFAULT_TIMEOUT_SECONDS = 60.0
 # The control API must stay reachable whatever the rules say.

@@ -174,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
         if response is not None:
-            self._send(response)
+            self._send(response, truncate=fault is not None and fault.kind == "truncated")
             return
         self.close_connection = True
         if fault is not None and fault.kind == "timeout":
@@ -189,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         dispatcher = self.server.dispatcher
         if fault is not None and fault.kind == "latency":
             dispatcher.stopping.wait(fault.seconds)
-        elif fault is not None:
+        elif fault is not None and fault.kind != "truncated":
             return _fault_response(fault, req, dispatcher)
         if handler is None:
             return _not_routed(req, allowed)
@@ -202,7 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
             response = arm_error(500, "InternalServerError", "The simulator failed to handle the request.")
         return response
 
-    def _send(self, response: SimResponse) -> None:
+    def _send(self, response: SimResponse, *, truncate: bool = False) -> None:
+        """Answer `response`; `truncate` sends the full Content-Length but half the body, then
+        closes (a body cut off mid-transfer)."""
         payload, content_type = response.encode()
         self.send_response(response.status)
         headers = {k.lower(): (k, v) for k, v in response.headers.items()}
@@ -222,6 +224,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.values():
             self.send_header(name, value)
         self.end_headers()
+        if truncate:
+            self.wfile.write(payload[: len(payload) // 2])
+            self.close_connection = True
+            return
         if self.command != "HEAD" and payload:
             self.wfile.write(payload)
 

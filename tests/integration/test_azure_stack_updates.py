@@ -334,7 +334,7 @@ def test_local_listing_failure_without_hub_fails_the_refresh(
 def test_nothing_configured_is_a_configuration_error(make: Callable[..., Exporter]) -> None:
     exporter = make((), local_enabled=False)
     assert exporter.refresh_all_once() == {SOURCE: False}
-    assert source_value(exporter, "errors_total", reason="bad_request") == 1.0
+    assert source_value(exporter, "errors_total", reason="config") == 1.0
 
 
 def test_a_stamp_that_never_answers_does_not_hold_the_healthy_ones(

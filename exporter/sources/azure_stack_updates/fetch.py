@@ -40,9 +40,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     opts = ctx.options
     targets = hub.parse_targets(opts.hub_admin_endpoints)
     if not targets and not opts.local_enabled:
-        raise SourceError(
-            Reason.BAD_REQUEST, "nothing to watch: set hub_admin_endpoints and/or local_enabled"
-        )
+        raise SourceError(Reason.CONFIG, "nothing to watch: set hub_admin_endpoints and/or local_enabled")
     previous = {s.key: s for s in ctx.previous.stamps} if ctx.previous is not None else {}
     hub_settings = hub.HubSettings(
         opts.hub_audience, opts.hub_subscription_id, opts.hub_region, opts.hub_api_version,

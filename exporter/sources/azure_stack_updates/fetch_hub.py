@@ -77,7 +77,7 @@ def parse_targets(values: Sequence[str]) -> list[HubTarget]:
         url = url.strip().rstrip("/")
         if not url.startswith("https://"):
             raise SourceError(
-                Reason.BAD_REQUEST,
+                Reason.CONFIG,
                 f"hub_admin_endpoints entry {raw!r} is not an https:// URL (bearer tokens need TLS)",
             )
         targets.append(HubTarget(url, (label.strip().lower() or None) if sep else None))
