@@ -29,7 +29,7 @@ from exporter.azure.clouds import CloudEndpoints, resolve
 from exporter.azure.identity_hint import set_credential_type
 from exporter.azure.policies import AzureStats, RequestCountingPolicy, RequestIdPolicy
 from exporter.azure.retry import DeadlineRetryPolicy
-from exporter.config import AzureConfig
+from exporter.config import AzureConfig, adfs_root
 from exporter.core.errors import Reason, SourceError
 
 USER_AGENT = f"azure-update-exporter/{__version__}"
@@ -41,19 +41,21 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
 
     cred = cfg.credential
     set_credential_type(cred.type)
-    common: dict[str, Any] = {"authority": cloud.authority_host, **token_request_bounds(cfg)}
+    adfs = adfs_root(cloud.authority_host)
+    tenant_id = cred.tenant_id or ("adfs" if adfs else None)
+    common: dict[str, Any] = {"authority": adfs or cloud.authority_host, **token_request_bounds(cfg)}
     if cfg.ca_bundle:
         common["connection_verify"] = cfg.ca_bundle
-    if cred.disable_instance_discovery:
-        common["disable_instance_discovery"] = True
+    if cred.disable_instance_discovery or adfs:
+        common["disable_instance_discovery"] = True  # AD FS has no Entra ID instance discovery
     if cred.type == "client_secret":
         secret = Path(str(cred.client_secret_file)).read_text(encoding="utf-8").strip()
         return identity.ClientSecretCredential(
-            str(cred.tenant_id), str(cred.client_id), secret, **common, **aad_request_bounds(cfg)
+            str(tenant_id), str(cred.client_id), secret, **common, **aad_request_bounds(cfg)
         )
     if cred.type == "client_certificate":
         return identity.CertificateCredential(
-            str(cred.tenant_id),
+            str(tenant_id),
             str(cred.client_id),
             certificate_path=cred.client_certificate_file,
             **common,
@@ -61,7 +63,7 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
         )
     if cred.type == "workload_identity":
         return identity.WorkloadIdentityCredential(
-            tenant_id=cred.tenant_id,
+            tenant_id=tenant_id,
             client_id=cred.client_id,
             token_file_path=cred.federated_token_file,
             **common,
@@ -73,8 +75,8 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
     if cred.client_id:
         common["managed_identity_client_id"] = cred.client_id
         common["workload_identity_client_id"] = cred.client_id
-    if cred.tenant_id:
-        common["workload_identity_tenant_id"] = cred.tenant_id
+    if tenant_id:
+        common["workload_identity_tenant_id"] = tenant_id
     return identity.DefaultAzureCredential(**common)
 
 

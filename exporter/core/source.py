@@ -54,6 +54,12 @@ class SourceSpec(Generic[SnapT, OptT]):
     # The `sources.<name>` settings for demo mode, given the simulator's info document
     # (base_url, imds_url, ca_path, ...). None: the source stays off in the demo.
     demo_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Problems `check-config` reports for an enabled source with these options, as
+    # (option key, what is wrong and what to do): nothing to watch, an unusable endpoint.
+    check_options: Callable[[OptT], list[tuple[str, str]]] | None = None
+    # True for a source whose timeout must cover a slow first call while it polls more often
+    # (IMDS); for every other source a timeout longer than the interval is a config error.
+    timeout_may_exceed_interval: bool = False
 
 
 @dataclass

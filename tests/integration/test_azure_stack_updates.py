@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from exporter.app import Exporter
-from exporter.config import from_dict
+from exporter.config import ConfigError, from_dict
+from exporter.core.errors import Reason, SourceError
 from exporter.core.registry import all_specs
 from exporter.demo import simulator_config
 from exporter.simulator import FaultRule, Simulator, start
@@ -332,9 +333,28 @@ def test_local_listing_failure_without_hub_fails_the_refresh(
 
 
 def test_nothing_configured_is_a_configuration_error(make: Callable[..., Exporter]) -> None:
-    exporter = make((), local_enabled=False)
-    assert exporter.refresh_all_once() == {SOURCE: False}
-    assert source_value(exporter, "errors_total", reason="config") == 1.0
+    """Rejected before it can fail at run time (it used to start and count `bad_request`)."""
+    with pytest.raises(ConfigError) as info:
+        make((), local_enabled=False)
+    assert any(
+        e.startswith("sources.azure_stack_updates.hub_admin_endpoints: nothing to watch")
+        for e in info.value.errors
+    )
+
+
+def test_nothing_to_watch_at_run_time_is_a_config_failure(sim: Simulator) -> None:
+    """Should a configuration bypass check-config (built in code), the failure says `config`."""
+    from datetime import UTC, datetime
+
+    from exporter.azure.policies import AzureStats
+    from exporter.core.source import FetchContext
+    from exporter.sources.azure_stack_updates import Options
+    from exporter.sources.azure_stack_updates.fetch import fetch
+
+    ctx = FetchContext(SOURCE, Options(), None, lambda: datetime.now(UTC), AzureStats(), 5.0)
+    with pytest.raises(SourceError) as info:
+        fetch(ctx)
+    assert info.value.reason is Reason.CONFIG
 
 
 def test_a_stamp_that_never_answers_does_not_hold_the_healthy_ones(

@@ -84,3 +84,15 @@ def test_unusable_certificate_is_a_token_error(sim, make_exporter, tmp_path: Pat
         "azure_update_exporter_source_errors_total", {"source": SUBS, "reason": "token"}
     )
     assert errors == 1.0
+
+
+@pytest.mark.parametrize("tenant_id", ["adfs", None])
+def test_adfs_authority_as_the_stamp_metadata_reports_it(sim, make_exporter, tenant_id):
+    """Azure Stack Hub's /metadata/endpoints gives loginEndpoint `https://adfs.<fqdn>/adfs/`;
+    used as authority_host as it is, azure-identity would ask `…/adfs/adfs`."""
+    exporter = make_exporter(
+        azure={"authority_host": f"{sim.base_url}/adfs/", "credential": {"tenant_id": tenant_id}}
+    )
+    assert exporter.refresh_all_once() == {"subscriptions": True}
+    token_paths = {e.path for e in sim.requests.entries if e.route == "token.aad"}
+    assert token_paths == {"/adfs/oauth2/token"}
