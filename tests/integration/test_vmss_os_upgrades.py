@@ -317,3 +317,23 @@ def test_a_long_retry_after_fails_that_scale_set_only_and_the_refresh_stays_in_t
     assert sample(exporter, "azure_vmss_os_upgrade_instances", **WEB, state="successful") == web_before
     assert sample(exporter, "azure_vmss_rolling_upgrade_instances", **WEB, state="successful") == 6
     assert sample(exporter, "azure_update_exporter_source_up", source=SOURCE) == 1
+
+
+def test_a_persistent_oddity_is_counted_once_not_on_every_refresh(
+    make_exporter: Callable[..., Exporter], sim: Simulator
+) -> None:
+    """An upgrade code the exporter does not know, in every refresh: one episode, one count
+    (this source re-counted it on every refresh, the others once)."""
+    from dataclasses import replace
+
+    from exporter.simulator.sources import vmss_os_upgrades as vmss
+
+    key = (SUB_A, "rg-api-prod", "vmss-api-prod")
+    with sim.state.lock:
+        spec = vmss.scale_sets(sim.state)[key]
+        odd = replace(spec.history[0], code="ComingSoon")
+        vmss.scale_sets(sim.state)[key] = replace(spec, history=(odd, *spec.history[1:]))
+    exporter = make_exporter(only=(SOURCE,))
+    for _ in range(3):
+        assert exporter.refresh_all_once() == {SOURCE: True}
+    assert errors(exporter, Reason.UNKNOWN_ENUM) == 1
