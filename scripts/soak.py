@@ -111,7 +111,7 @@ class Simulator:
 
 def exporter_config(info: dict[str, Any]) -> dict[str, Any]:
     raw = simulator_config(info, "127.0.0.1:0")
-    short = {"interval": "2s", "timeout": "3s"}
+    short = {"interval": "2s", "timeout": "2s"}
     for name in ("subscriptions", "vmss_os_upgrades", "azure_stack_updates"):
         raw["sources"][name] = {**raw["sources"].get(name, {}), "enabled": True, **short}
     raw["sources"]["scheduled_events"] = {**raw["sources"].get("scheduled_events", {}), "enabled": True}
@@ -135,9 +135,10 @@ def soak(duration: float, seed: int, sample_every: float, fault_every: float) ->
     samples: list[Sample] = []
     with tempfile.TemporaryDirectory() as tmp:
         sim = Simulator(Path(tmp))
-        exporter = Exporter(from_dict(exporter_config(sim.info)))
         stop = threading.Event()
+        exporter: Exporter | None = None
         try:
+            exporter = Exporter(from_dict(exporter_config(sim.info)))
             exporter.start()
             assert exporter.port is not None
             scraper = threading.Thread(target=scrape_forever, args=(exporter.port, stop), daemon=True)
@@ -165,7 +166,8 @@ def soak(duration: float, seed: int, sample_every: float, fault_every: float) ->
                 time.sleep(0.05)
         finally:
             stop.set()
-            exporter.stop()
+            if exporter is not None:
+                exporter.stop()
             sim.stop()
     return samples
 

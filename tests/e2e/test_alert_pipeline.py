@@ -92,6 +92,7 @@ def test_source_down_alert_fires_and_resolves_through_alertmanager(
     config["azure"]["retry_total"] = 0
     for source in config["sources"].values():
         source["interval"] = REFRESH_INTERVAL
+        source["timeout"] = REFRESH_INTERVAL  # at most the interval (check-config)
     exp = start_exporter(ExporterProcess.serve(tmp_path / "exporter", config, address))
 
     prom = start_prometheus([exp.address], rule_files=alert_rules, alertmanager=alertmanager)
