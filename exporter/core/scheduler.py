@@ -116,7 +116,7 @@ class SourceRunner:
         try:
             snapshot = future.result(timeout=self.state.timeout)
         except FutureTimeout:
-            self._keep_problems(ctx)
+            # The fetch may still be recording problems on its thread: leave them alone.
             self._fail(Reason.TIMEOUT, started, f"refresh exceeded timeout of {self.state.timeout:g}s")
             return False
         except Exception as exc:  # noqa: BLE001 - every failure is classified, logged and counted
