@@ -118,9 +118,22 @@ def classify(exc: BaseException) -> Reason:
         return Reason.MALFORMED_PAYLOAD
     if isinstance(exc, KeyError):
         return Reason.MISSING_FIELD
-    if _is_credential_unavailable(exc):
+    if _is_credential_unavailable(exc) or _raised_by_the_credential(exc):
         return Reason.TOKEN
     return Reason.INTERNAL
+
+
+def _raised_by_the_credential(exc: BaseException) -> bool:
+    """An OS error from inside azure-identity: a federated token or certificate file that is
+    missing or unreadable (a workload-identity pod started before its token was mounted)."""
+    if not isinstance(exc, OSError):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if "azure/identity/" in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _chain(exc: BaseException, limit: int = 12) -> list[BaseException]:
