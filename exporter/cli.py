@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -136,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(config)
     if args.command == "collect":
-        return collect_once(config)
+        return _without_waiting_for_stragglers(collect_once(config))
     return serve(config)
 
 
@@ -157,6 +159,22 @@ def collect_once(config: Config) -> int:
         logger.error("collect failed sources=%s", ",".join(failed))
         return 1
     return 0
+
+
+def _without_waiting_for_stragglers(code: int) -> int:
+    """Exit now if a call outlived the refresh timeout: Python would otherwise wait for its
+    worker thread at exit, and `collect --once` must end within its timeout."""
+    grace = time.monotonic() + 1.0  # idle pool workers leave as soon as their pool is shut down
+    stragglers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in stragglers:
+        thread.join(max(0.0, grace - time.monotonic()))
+    stragglers = [t for t in stragglers if t.is_alive()]
+    if stragglers:
+        logger.warning("exiting without waiting for calls still running threads=%d", len(stragglers))
+        sys.stdout.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 def serve(config: Config, *, ready: threading.Event | None = None) -> int:

@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
+from urllib.parse import urlsplit
 
 import yaml
 
 from exporter.core.registry import all_specs
+from exporter.core.source import AnySpec
 from exporter.web.config import WebConfigError, load_web_config
 
 ENV_PREFIX = "AUE_"
@@ -288,10 +290,38 @@ def load(
     environment and `overrides` win over it in that order.
     """
     raw: dict[str, Any] = merge(dict(base or {}), read_file(path) if path else {})
-    raw = merge(raw, env_overrides(os.environ if environ is None else environ))
+    env = os.environ if environ is None else environ
+    raw = merge(raw, env_overrides(env))
     if overrides:
         raw = merge(raw, overrides)
-    return from_dict(raw)
+    try:
+        return from_dict(raw)
+    except ConfigError as exc:
+        variables = env_variables(env, overrides or {})
+        raise ConfigError([name_variable(line, variables) for line in exc.errors]) from None
+
+
+def env_variables(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, str]:
+    """Dotted key -> the `AUE_` variable that set it (unless a flag overrode it)."""
+    out: dict[str, str] = {}
+    for name in environ:
+        if not name.startswith(ENV_PREFIX):
+            continue
+        dotted = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        node: Any = overrides
+        for part in dotted:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if dotted and node is None:
+            out[".".join(dotted)] = name
+    return out
+
+
+def name_variable(line: str, variables: Mapping[str, str]) -> str:
+    """The error line, naming the environment variable its key (or a parent of it) came from."""
+    for dotted, name in sorted(variables.items(), key=lambda kv: -len(kv[0])):
+        if line.startswith(dotted) and line[len(dotted) : len(dotted) + 1] in (":", ".", "["):
+            return f"{line} (set by environment variable {name})"
+    return line
 
 
 def from_dict(raw: Mapping[str, Any]) -> Config:
@@ -363,6 +393,8 @@ def _build_sources(builder: _Builder, raw: object) -> dict[str, SourceConfig]:
         options = builder.build(
             spec.options_type, {k: v for k, v in section.items() if k not in common}, path
         )
+        if enabled:
+            _check_source(builder, spec, path, interval, timeout, options)
         result[name] = SourceConfig(enabled=enabled, interval=interval, timeout=timeout, options=options)
     return result
 
@@ -380,6 +412,40 @@ def _check_sharding(builder: _Builder, sharding: ShardingConfig, sources: Mappin
                 )
 
 
+def _check_source(
+    builder: _Builder, spec: AnySpec, path: str, interval: float, timeout: float, options: Any
+) -> None:
+    if timeout > interval and not spec.timeout_may_exceed_interval:
+        builder.errors.append(
+            f"{path}.timeout: {timeout:g}s is longer than {path}.interval ({interval:g}s); "
+            "allowed: at most the interval (a refresh never overlaps the next one)"
+        )
+    if options is not None and spec.check_options is not None:
+        for key, problem in spec.check_options(options):
+            builder.errors.append(f"{path}.{key}: {problem}")
+
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_guid(value: str) -> bool:
+    return bool(GUID.match(value))
+
+
+def adfs_root(authority_host: str | None) -> str | None:
+    """The AD FS root for azure-identity when `authority_host` is an AD FS address as Azure
+    Stack Hub's /metadata/endpoints reports it (`https://adfs.<fqdn>/adfs`); else None.
+
+    azure-identity (through MSAL) appends the tenant to the authority, and for AD FS the tenant
+    is `adfs`: given `…/adfs` it would ask `…/adfs/adfs`, which does not exist."""
+    if not authority_host:
+        return None
+    parts = urlsplit(authority_host.strip())
+    if parts.path.rstrip("/").lower() != "/adfs":
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _check_azure(builder: _Builder, azure: AzureConfig) -> None:
     if azure.cloud == "custom":
         for key in ("arm_endpoint", "token_audience"):
@@ -389,16 +455,24 @@ def _check_azure(builder: _Builder, azure: AzureConfig) -> None:
         value = getattr(azure, key)
         if value and not str(value).startswith("https://"):
             builder.fail(f"azure.{key}", value, "an https:// URL (Azure refuses bearer tokens over http)")
+    _check_authority(builder, azure)
+    for index, sub in enumerate(azure.subscriptions):
+        if not is_guid(sub.strip()):
+            builder.fail(f"azure.subscriptions[{index}]", sub, "a subscription ID (a GUID such as "
+                         "00000000-0000-0000-0000-000000000000), not a name")  # fmt: skip
     for key in ("ca_bundle",):
         value = getattr(azure, key)
         if value and not Path(value).is_file():
             builder.fail(f"azure.{key}", value, "the path of an existing PEM file")
     cred = azure.credential
+    adfs = adfs_root(azure.authority_host) is not None
     needs = {
         "client_secret": ("tenant_id", "client_id", "client_secret_file"),
         "client_certificate": ("tenant_id", "client_id", "client_certificate_file"),
     }
     for key in needs.get(cred.type, ()):
+        if key == "tenant_id" and adfs:
+            continue  # AD FS: the tenant is "adfs"
         if not getattr(cred, key):
             builder.errors.append(
                 f"azure.credential.{key}: required when azure.credential.type is '{cred.type}'"
@@ -407,6 +481,26 @@ def _check_azure(builder: _Builder, azure: AzureConfig) -> None:
         value = getattr(cred, key)
         if value and not Path(value).is_file():
             builder.fail(f"azure.credential.{key}", value, "the path of an existing file")
+
+
+def _check_authority(builder: _Builder, azure: AzureConfig) -> None:
+    value = azure.authority_host
+    if not value or not value.startswith("https://"):
+        return
+    path = urlsplit(value).path.rstrip("/")
+    if adfs_root(value) is not None:
+        tenant = azure.credential.tenant_id
+        if tenant and tenant.lower() != "adfs":
+            builder.fail(
+                "azure.credential.tenant_id", tenant,
+                "'adfs' (or unset) with an AD FS azure.authority_host ending in /adfs",
+            )  # fmt: skip
+    elif path:
+        builder.fail(
+            "azure.authority_host", value,
+            "the authority's root URL without a path (https://login.microsoftonline.com), or for "
+            "AD FS the stamp's loginEndpoint (https://adfs.<fqdn>/adfs)",
+        )  # fmt: skip
 
 
 def parse_listen_address(address: str) -> tuple[str, int]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -89,3 +91,49 @@ def test_check_config_accepts_a_valid_web_config(tmp_path: Path):
     result = run("check-config", "--web.config.file", str(web))
     assert result.returncode == 0, result.stderr
     assert f"web_config={web}" in result.stdout
+
+
+def test_collect_once_exits_within_its_timeout_when_azure_hangs(tmp_path: Path):
+    """ARM accepts the connection and never answers (for 60 s): the process ends at its timeout."""
+    with start() as sim:
+        sim.faults.add(FaultRule("arm.subscriptions", "timeout", seconds=60))
+        cfg = write_config(
+            tmp_path, sim.info(), sources={"subscriptions": {"timeout": "3s"}}, azure={"retry_total": 3}
+        )
+        started = time.monotonic()
+        result = run("collect", "--once", "--config.file", str(cfg))
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert 'azure_update_exporter_source_up{source="subscriptions"} 0.0' in result.stdout
+    assert "reason=timeout" in result.stderr
+    # 3 s of refresh plus interpreter start-up and imports; it stayed up 40 s before.
+    assert elapsed < 12, elapsed
+
+
+def test_azure_identity_warnings_become_one_line_naming_the_setting(tmp_path: Path):
+    """DefaultAzureCredential with nothing to use (no AZURE_* variables, no IMDS, no CLIs) logs
+    a multi-KB warning per attempt; the operator gets one line that says what to configure."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {"sources": {"scheduled_events": {"enabled": False}, "subscriptions": {"timeout": "20s"}}}
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
+    env["AZURE_TOKEN_CREDENTIALS"] = "EnvironmentCredential"  # no IMDS probe (no network here)
+    env["PATH"] = "/usr/bin:/bin"  # no az / azd / pwsh to ask
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", "collect", "--once", "--config.file", str(cfg)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    hints = [line for line in lines if "logger=azure.identity" in line]
+    assert len(hints) == 1, result.stderr  # two sources failed the same way: one line
+    [hint] = hints
+    assert len(hint) < 1000
+    assert "azure.credential.type" in hint
+    assert "docs/configuration.md#credentials" in hint
+    assert "credential=DefaultAzureCredential" in hint
+    assert "reason=token" in result.stderr
+    assert all(len(line) < 1000 for line in lines), max(lines, key=len)

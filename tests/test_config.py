@@ -9,6 +9,8 @@ import pytest
 from exporter.config import ConfigError, load, parse_duration, parse_listen_address
 
 ROOT = Path(__file__).resolve().parents[1]
+SUB_A = "6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10"
+SUB_B = "1A2B3C4D-5E6F-4A7B-8C9D-0E1F2A3B4C5D"
 INVALID = sorted((ROOT / "tests/configs/invalid").glob("*.yaml"))
 
 # The dotted key each invalid fixture must name in its error.
@@ -24,6 +26,13 @@ EXPECTED_KEY = {
     "unknown-source": "sources.nope",
     "shard-out-of-range": "sharding.shard",
     "sharded-node-source": "sources.scheduled_events",
+    # issue 9 class 8: accepted before, failed at run time
+    "nothing-to-watch": "sources.azure_stack_updates.hub_admin_endpoints",
+    "timeout-over-interval": "sources.vmss_os_upgrades.timeout",
+    "imds-not-http": "sources.scheduled_events.endpoint",
+    "subscription-not-guid": "azure.subscriptions[1]",
+    "authority-with-tenant-path": "azure.authority_host",
+    "adfs-with-entra-tenant": "azure.credential.tenant_id",
 }
 
 
@@ -67,13 +76,13 @@ def test_environment_overrides_file(tmp_path: Path):
     env = {
         "AUE_AZURE__CLOUD": "usgov",
         "AUE_SOURCES__SUBSCRIPTIONS__INTERVAL": "2m",
-        "AUE_AZURE__SUBSCRIPTIONS": "A,b",
+        "AUE_AZURE__SUBSCRIPTIONS": f"{SUB_A},{SUB_B}",
         "OTHER": "x",
     }
     config = load(cfg, environ=env)
     assert config.azure.cloud == "usgov"
     assert config.sources["subscriptions"].interval == 120.0
-    assert config.azure.subscriptions == ("A", "b")
+    assert config.azure.subscriptions == (SUB_A, SUB_B)
 
 
 def test_flags_override_environment():
@@ -152,3 +161,40 @@ def test_sharding_from_flags_and_environment():
     config = load(None, environ={"AUE_SHARDING__SHARD": "1", "AUE_SHARDING__TOTAL_SHARDS": "3"})
     assert (config.sharding.shard, config.sharding.total_shards) == (1, 3)
     assert (load(None, environ={}).sharding.shard, load(None, environ={}).sharding.total_shards) == (0, 1)
+
+
+def test_an_error_from_an_environment_variable_names_the_variable():
+    with pytest.raises(ConfigError) as info:
+        load(environ={"AUE_AZURE__RETRY_TOTAL": "many", "AUE_AZURE__SUBSCRIPTIONS": "prod-subscription"})
+    expected = (
+        "azure.retry_total: invalid value 'many'; allowed: an integer "
+        "(set by environment variable AUE_AZURE__RETRY_TOTAL)"
+    )
+    assert expected in info.value.errors
+    assert any(
+        e.startswith("azure.subscriptions[0]")
+        and e.endswith("(set by environment variable AUE_AZURE__SUBSCRIPTIONS)")
+        for e in info.value.errors
+    ), info.value.errors
+
+
+def test_a_flag_overriding_the_variable_is_not_blamed_on_it():
+    with pytest.raises(ConfigError) as info:
+        load(environ={"AUE_LOG__LEVEL": "debug"}, overrides={"log": {"level": "loud"}})
+    assert not any("environment variable" in e for e in info.value.errors)
+
+
+def test_the_scheduled_events_timeout_may_cover_its_slow_first_call():
+    """IMDS polls every second but its first call may take ~2 min: the one documented exception."""
+    config = load(environ={"AUE_SOURCES__SCHEDULED_EVENTS__ENABLED": "true"})
+    assert config.sources["scheduled_events"].timeout > config.sources["scheduled_events"].interval
+
+
+def test_an_adfs_authority_as_the_stamp_reports_it_is_accepted():
+    config = load(
+        environ={
+            "AUE_AZURE__AUTHORITY_HOST": "https://adfs.local.azurestack.external/adfs/",
+            "AUE_AZURE__CREDENTIAL__TENANT_ID": "adfs",
+        }
+    )
+    assert config.azure.authority_host == "https://adfs.local.azurestack.external/adfs/"

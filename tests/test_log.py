@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from exporter.log import RedactingFormatter, redact
+from exporter.log import RedactingFormatter, quote, redact
 
 SECRETS = [
     ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "eyJhbGci"),
@@ -55,3 +55,128 @@ def test_json_format():
     doc = json.loads(RedactingFormatter("json").format(record))
     assert doc["msg"] == "hello world"
     assert doc["level"] == "info"
+
+
+def parse_logfmt(line: str) -> dict[str, str]:
+    """A logfmt reader written from the spec (go-logfmt's decoder): `key=value` pairs separated
+    by spaces; a key is any run of printable characters but space, '=' and '"'; a value is bare
+    (up to the next space, no '"' or '=' inside) or double-quoted with backslash escapes
+    (\\" \\\\ \\n \\t \\uXXXX). Anything else is a syntax error, raised."""
+    out: dict[str, str] = {}
+    i, n = 0, len(line)
+    assert "\n" not in line, "one line per event"
+    while i < n:
+        while i < n and line[i] == " ":
+            i += 1
+        start = i
+        while i < n and line[i] not in ' ="':
+            i += 1
+        key = line[start:i]
+        if not key or i >= n or line[i] != "=":
+            raise ValueError(f"bad key at {start}: {line[start : start + 20]!r}")
+        i += 1
+        if i < n and line[i] == '"':
+            j, chars = i + 1, []
+            while True:
+                if j >= n:
+                    raise ValueError("unterminated quoted value")
+                c = line[j]
+                if c == '"':
+                    break
+                if c == "\\":
+                    esc = line[j + 1]
+                    if esc == "u":
+                        chars.append(chr(int(line[j + 2 : j + 6], 16)))
+                        j += 6
+                        continue
+                    chars.append({"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "/": "/"}[esc])
+                    j += 2
+                    continue
+                chars.append(c)
+                j += 1
+            value, i = "".join(chars), j + 1
+            if i < n and line[i] != " ":
+                raise ValueError("garbage after a quoted value")
+        else:
+            start = i
+            while i < n and line[i] != " ":
+                if line[i] in '="':
+                    raise ValueError(f"unquoted {line[i]!r} in a bare value")
+                i += 1
+            value = line[start:i]
+        if key in out:
+            raise ValueError(f"duplicate key {key}")
+        out[key] = value
+    return out
+
+
+def _record(msg: str, *args: object, exc: bool = False) -> logging.LogRecord:
+    info = None
+    if exc:
+        try:
+            raise RuntimeError("boom\nsecond line")
+        except RuntimeError:
+            import sys
+
+            info = sys.exc_info()
+    return logging.LogRecord("exporter.scheduler", logging.WARNING, __file__, 1, msg, args, info)
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "expected"),
+    [
+        (
+            "refresh failed source=%s reason=%s consecutive_failures=%d error=%r",
+            ("vmss", "throttled", 2, 'HttpResponseError: (Throttled) it\'s "busy" = retry'),
+            {
+                "msg": "refresh failed",
+                "source": "vmss",
+                "reason": "throttled",
+                "consecutive_failures": "2",
+                "error": 'HttpResponseError: (Throttled) it\'s "busy" = retry',
+            },
+        ),
+        (
+            "update API unreachable; last data kept reason=%s error=%s stamp=%s",
+            ("server_error", "HttpResponseError: (ServiceUnavailable) The service is unavailable.", "north"),
+            {
+                "msg": "update API unreachable; last data kept",
+                "reason": "server_error",
+                "error": "HttpResponseError: (ServiceUnavailable) The service is unavailable.",
+                "stamp": "north",
+            },
+        ),
+        ("hello world", (), {"msg": "hello world"}),
+        (
+            "odd value state=%s",
+            (quote("Ünïcode\ttab = x"),),
+            {"msg": "odd value", "state": "Ünïcode\ttab = x"},
+        ),
+        ("multi\nline message", (), {"msg": "multi\nline message"}),
+    ],
+)
+def test_logfmt_lines_parse_back_field_by_field(msg: str, args: tuple[object, ...], expected: dict[str, str]):
+    line = RedactingFormatter("logfmt").format(_record(msg, *args))
+    parsed = parse_logfmt(line)
+    assert {k: parsed[k] for k in expected} == expected
+    assert parsed["level"] == "warning"
+    assert parsed["logger"] == "exporter.scheduler"
+    doc = __import__("json").loads(RedactingFormatter("json").format(_record(msg, *args)))
+    assert {k: doc[k] for k in expected} == expected
+
+
+def test_a_traceback_is_one_quoted_field():
+    line = RedactingFormatter("logfmt").format(
+        _record("refresh failed source=%s reason=internal", "x", exc=True)
+    )
+    parsed = parse_logfmt(line)
+    assert parsed["msg"] == "refresh failed"
+    assert parsed["reason"] == "internal"
+    assert parsed["exc"].startswith("Traceback (most recent call last):")
+    assert "RuntimeError: boom\nsecond line" in parsed["exc"]
+
+
+def test_the_reader_rejects_what_logfmt_forbids():
+    for bad in ['msg="open', "k='a=b'", "=value", 'k="a"b']:
+        with pytest.raises((ValueError, KeyError)):
+            parse_logfmt(bad)

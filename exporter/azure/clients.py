@@ -20,8 +20,7 @@ from azure.core.pipeline.policies import (
     HttpLoggingPolicy,
     ProxyPolicy,
     RedirectPolicy,
-    RequestIdPolicy,
-    RetryPolicy,
+    SensitiveHeaderCleanupPolicy,
     UserAgentPolicy,
 )
 from azure.mgmt.core import ARMPipelineClient
@@ -29,9 +28,11 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
 from exporter import __version__
 from exporter.azure.clouds import CloudEndpoints, resolve
-from exporter.azure.policies import AzureStats, RequestCountingPolicy
+from exporter.azure.identity_hint import set_credential_type
+from exporter.azure.policies import AzureStats, RequestCountingPolicy, RequestIdPolicy
+from exporter.azure.retry import DeadlineRetryPolicy
 from exporter.azure.transport import SettledSession, shared_transport
-from exporter.config import AzureConfig
+from exporter.config import AzureConfig, adfs_root
 from exporter.core.errors import Reason, SourceError
 from exporter.core.sharding import Shard
 
@@ -59,34 +60,67 @@ def build_credential(cfg: AzureConfig, cloud: CloudEndpoints) -> TokenCredential
     from azure import identity  # heavy import, deferred until a source needs Azure
 
     cred = cfg.credential
-    common: dict[str, Any] = {"authority": cloud.authority_host}
+    set_credential_type(cred.type)
+    adfs = adfs_root(cloud.authority_host)
+    tenant_id = cred.tenant_id or ("adfs" if adfs else None)
+    common: dict[str, Any] = {"authority": adfs or cloud.authority_host, **token_request_bounds(cfg)}
     if cfg.ca_bundle:
         common["connection_verify"] = cfg.ca_bundle
-    if cred.disable_instance_discovery:
-        common["disable_instance_discovery"] = True
+    if cred.disable_instance_discovery or adfs:
+        common["disable_instance_discovery"] = True  # AD FS has no Entra ID instance discovery
     if cred.type == "client_secret":
         secret = Path(str(cred.client_secret_file)).read_text(encoding="utf-8").strip()
-        return identity.ClientSecretCredential(str(cred.tenant_id), str(cred.client_id), secret, **common)
+        return identity.ClientSecretCredential(
+            str(tenant_id), str(cred.client_id), secret, **common, **aad_request_bounds(cfg)
+        )
     if cred.type == "client_certificate":
         return identity.CertificateCredential(
-            str(cred.tenant_id), str(cred.client_id), certificate_path=cred.client_certificate_file, **common
+            str(tenant_id),
+            str(cred.client_id),
+            certificate_path=cred.client_certificate_file,
+            **common,
+            **aad_request_bounds(cfg),
         )
     if cred.type == "workload_identity":
         return identity.WorkloadIdentityCredential(
-            tenant_id=cred.tenant_id,
+            tenant_id=tenant_id,
             client_id=cred.client_id,
             token_file_path=cred.federated_token_file,
             **common,
+            **aad_request_bounds(cfg),
         )
     if cred.type == "managed_identity":
-        kwargs = {k: v for k, v in common.items() if k == "connection_verify"}
+        kwargs = {k: v for k, v in common.items() if k != "authority"}
         return identity.ManagedIdentityCredential(client_id=cred.client_id, **kwargs)
     if cred.client_id:
         common["managed_identity_client_id"] = cred.client_id
         common["workload_identity_client_id"] = cred.client_id
-    if cred.tenant_id:
-        common["workload_identity_tenant_id"] = cred.tenant_id
+    if tenant_id:
+        common["workload_identity_tenant_id"] = tenant_id
     return identity.DefaultAzureCredential(**common)
+
+
+def token_request_bounds(cfg: AzureConfig) -> dict[str, Any]:
+    """A token endpoint that accepts the connection and never answers must not hold a refresh:
+    every token request reads for at most `azure.request_timeout` (azure-core's default is
+    300 s). The connect timeout is left to azure-identity, whose IMDS probe relies on its own
+    short one and its own retry schedule (both tuned for IMDS).
+
+    `auto_request_id=False` turns off azure-core's request-id policy in azure-identity's
+    pipelines: it calls `uuid.uuid1()`, which leaks a file descriptor per thread through libuuid
+    (see `exporter.azure.policies.RequestIdPolicy`); MSAL sends its own uuid4 correlation id."""
+    return {"read_timeout": cfg.request_timeout, "auto_request_id": False}
+
+
+def aad_request_bounds(cfg: AzureConfig) -> dict[str, Any]:
+    """For the credentials that only talk to Entra ID: a connect timeout, and the retry policy
+    and count of ARM calls (azure-core's default would retry a timed-out token request 3 times
+    with backoff, well past a short source timeout)."""
+    return {
+        "connection_timeout": min(cfg.request_timeout, 10.0),
+        "retry_total": cfg.retry_total,
+        "retry_policy_class": DeadlineRetryPolicy,
+    }
 
 
 class AzureContext:
@@ -140,7 +174,11 @@ class AzureContext:
         return ids
 
     def client_kwargs(self, api: str) -> dict[str, Any]:
-        """Keyword arguments understood by every generated azure-mgmt client."""
+        """Keyword arguments understood by every generated azure-mgmt client.
+
+        `policies` replaces the SDK's own list with `pipeline_policies`, so SDK clients and the
+        raw ARM pipelines share one retry policy and one request-id policy.
+        """
         kwargs: dict[str, Any] = {
             "base_url": self.cloud.arm_endpoint,
             # With base_url set the default scope would still follow the *public* cloud.
@@ -156,7 +194,29 @@ class AzureContext:
         if self.cfg.ca_bundle:
             kwargs["connection_verify"] = self.cfg.ca_bundle
         kwargs["transport"] = self.transport(kwargs)
+        kwargs["policies"] = self.pipeline_policies(kwargs, self.cloud.arm_scope)
         return kwargs
+
+    def pipeline_policies(self, kwargs: dict[str, Any], scope: str) -> list[Any]:
+        """The policies of every Azure pipeline, in azure-mgmt's order (retry before auth, one
+        count per attempt after it)."""
+        return [
+            RequestIdPolicy(),
+            HeadersPolicy(),
+            UserAgentPolicy(user_agent=USER_AGENT),
+            ProxyPolicy(),
+            ContentDecodePolicy(),
+            RedirectPolicy(),
+            DeadlineRetryPolicy(
+                retry_total=self.cfg.retry_total,
+                retry_backoff_factor=kwargs["retry_backoff_factor"],
+                retry_backoff_max=kwargs["retry_backoff_max"],
+            ),
+            ARMChallengeAuthenticationPolicy(self.credential, scope),
+            kwargs["custom_hook_policy"],
+            SensitiveHeaderCleanupPolicy(),
+            HttpLoggingPolicy(),
+        ]
 
     def transport(self, kwargs: dict[str, Any]) -> Any:
         """Each client's transport over the one shared session (`exporter.azure.transport`)."""
@@ -190,22 +250,7 @@ class AzureContext:
 
     def _build_arm(self, api: str, base_url: str, scope: str) -> ARMPipelineClient[Any, Any]:
         kwargs = self.client_kwargs(api)
-        policies = [
-            RequestIdPolicy(),
-            HeadersPolicy(),
-            UserAgentPolicy(user_agent=USER_AGENT),
-            ProxyPolicy(),
-            ContentDecodePolicy(),
-            RedirectPolicy(),
-            RetryPolicy(
-                retry_total=self.cfg.retry_total,
-                retry_backoff_factor=kwargs["retry_backoff_factor"],
-                retry_backoff_max=kwargs["retry_backoff_max"],
-            ),
-            ARMChallengeAuthenticationPolicy(self.credential, scope),
-            kwargs["custom_hook_policy"],
-            HttpLoggingPolicy(),
-        ]
+        policies = self.pipeline_policies(kwargs, scope)
         return ARMPipelineClient(base_url=base_url, policies=policies, transport=kwargs["transport"])
 
     def resource_graph(self) -> Any:

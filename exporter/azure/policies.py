@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from typing import Any
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import HTTPPolicy
+from azure.core.pipeline.policies import HTTPPolicy, SansIOHTTPPolicy
 
 APIS = ("arm", "resource_graph", "compute", "imds", "azurestack")
 
@@ -56,3 +57,20 @@ class RequestCountingPolicy(HTTPPolicy):  # type: ignore[type-arg]
             raise
         self._stats.record(self._api, response.http_response.status_code)
         return response
+
+
+class RequestIdPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
+    """`x-ms-client-request-id` from `uuid4`.
+
+    azure-core's own policy calls `uuid.uuid1()`, which goes through libuuid; libuuid keeps a
+    clock file open per thread and never closes it, so every new thread that makes a call
+    leaks a file descriptor. A random id serves the same purpose (correlating with Azure's
+    logs) without the leak.
+    """
+
+    HEADER = "x-ms-client-request-id"
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        headers = request.http_request.headers
+        if self.HEADER not in headers:
+            headers[self.HEADER] = str(uuid.uuid4())

@@ -47,6 +47,8 @@ def _query_scope(client: Any, kql: str, subscriptions: list[str] | None) -> list
     for _ in range(MAX_PAGES):
         options = QueryRequestOptions(top=PAGE_SIZE, skip_token=skip_token, result_format="objectArray")
         response = client.resources(QueryRequest(subscriptions=subscriptions, query=kql, options=options))
+        if response is None:  # a 200 with an empty body deserialises to None
+            raise PayloadError("Resource Graph returned an empty body")
         data = response.data
         if not isinstance(data, list):
             raise PayloadError("Resource Graph returned data that is not an object array")

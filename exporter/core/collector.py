@@ -36,6 +36,7 @@ class ExporterCollector(Collector):
         self._revision = revision
         # Looked up at call time (not bound as a default) so freezegun can pin it in tests.
         self._clock = clock or (lambda: time.time())
+        self._failing: dict[str, object] = {}
 
     @property
     def states(self) -> list[SourceState]:
@@ -58,10 +59,17 @@ class ExporterCollector(Collector):
         try:
             # Materialised first so a translate bug cannot leave half a source in the output.
             return list((translate or state.spec.translate)(snapshot, now))
-        except Exception:
-            log.exception("translate failed source=%s reason=internal", state.name)
+        except Exception as exc:  # noqa: BLE001 - counted every scrape, logged once per snapshot
             state.count_error(Reason.INTERNAL)
+            self._log_translate_failure(state.name, snapshot, exc)
             return []
+
+    def _log_translate_failure(self, source: str, snapshot: object, exc: Exception) -> None:
+        """The traceback once per failing snapshot (episode), not on every scrape."""
+        if self._failing.get(source) is snapshot:
+            return
+        self._failing[source] = snapshot
+        log.error("translate failed source=%s reason=internal", source, exc_info=exc)
 
     def self_families(self, views: Sequence[StateView]) -> Iterator[Metric]:
         yield selfmetrics.build_info(self._revision)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
@@ -37,6 +38,8 @@ class Reason(StrEnum):
     UNKNOWN_ENUM = "unknown_enum"
     MISSING_FIELD = "missing_field"
     TOKEN = "token"  # noqa: S105 - a reason name, not a secret
+    TLS = "tls"  # certificate verification failed (ARM, token endpoint, Azure Stack): CA bundle
+    CONFIG = "config"  # the configuration cannot work (nothing to watch, unusable setting)
     INTERNAL = "internal"
 
 
@@ -86,6 +89,12 @@ def reason_for_status(status: int | None) -> Reason:
 def classify(exc: BaseException) -> Reason:
     if isinstance(exc, SourceError):
         return exc.reason
+    if _is_tls_failure(exc):
+        # Before the token check: azure-identity wraps a TLS failure of the token endpoint
+        # in ClientAuthenticationError, and "check the credential" would be the wrong advice.
+        return Reason.TLS
+    if _is_cut_off(exc):
+        return Reason.CONNECTION
     if isinstance(exc, ClientAuthenticationError):
         # azure-identity raises this for token acquisition failures (status None) and ARM
         # raises it for 401 responses.
@@ -109,9 +118,63 @@ def classify(exc: BaseException) -> Reason:
         return Reason.MALFORMED_PAYLOAD
     if isinstance(exc, KeyError):
         return Reason.MISSING_FIELD
-    if _is_credential_unavailable(exc):
+    if _is_credential_unavailable(exc) or _raised_by_the_credential(exc):
         return Reason.TOKEN
     return Reason.INTERNAL
+
+
+def _raised_by_the_credential(exc: BaseException) -> bool:
+    """An OS error from inside azure-identity: a federated token or certificate file that is
+    missing or unreadable (a workload-identity pod started before its token was mounted)."""
+    if not isinstance(exc, OSError):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if "azure/identity/" in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _chain(exc: BaseException, limit: int = 12) -> list[BaseException]:
+    """`exc`, its causes and contexts, and the errors requests/urllib3 carry in their args."""
+    out: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(out) < limit:
+        current = todo.pop(0)
+        if any(current is seen for seen in out):
+            continue
+        out.append(current)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)  # urllib3 MaxRetryError
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        inner = getattr(current, "inner_exception", None)  # azure-core AzureError
+        if isinstance(inner, BaseException):
+            todo.append(inner)
+    return out
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    for err in _chain(exc):
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return True
+        text = str(err)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return True
+    return False
+
+
+def _is_cut_off(exc: BaseException) -> bool:
+    """A body cut off mid-transfer (IncompleteRead, ChunkedEncodingError, ProtocolError)."""
+    names = {"IncompleteRead", "ChunkedEncodingError", "ProtocolError", "IncompleteReadError"}
+    for err in _chain(exc):
+        if isinstance(err, http.client.IncompleteRead | requests.exceptions.ChunkedEncodingError):
+            return True
+        if type(err).__name__ in names or "IncompleteRead" in str(err):
+            return True
+    return False
 
 
 def _classify_transport(exc: BaseException) -> Reason:

@@ -1,6 +1,7 @@
-"""Per-route fault injection: latency, error statuses, timeouts, resets and bad bodies.
+"""Per-route fault injection: latency, error statuses, timeouts, resets, bad and cut-off bodies.
 
-Rules match route names with :func:`fnmatch.fnmatchcase`. Every matching rule counts each
+Rules match route names with :func:`fnmatch.fnmatchcase`, and optionally the request path
+(``path``, a case-insensitive glob: one scale set, one stamp). Every matching rule counts each
 request it sees (for ``after``); the first rule still within its ``after``/``count`` window is
 applied. Exhausted rules stay listed but no longer fire.
 """
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal, get_args
 
-FaultKind = Literal["latency", "status", "timeout", "reset", "malformed", "empty"]
+FaultKind = Literal["latency", "status", "timeout", "reset", "malformed", "empty", "truncated"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 DEFAULT_TIMEOUT_SECONDS = 60.0
 # The control API must stay reachable whatever the rules say.
@@ -29,6 +30,7 @@ class FaultRule:
     seconds: float = 0.0
     count: int | None = None
     after: int = 0
+    path: str = "*"
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -60,6 +62,7 @@ class FaultRule:
             "seconds": (int, float),
             "count": (int, type(None)),
             "after": (int,),
+            "path": (str,),
         }
         for key, types in checks.items():
             if key in data and (isinstance(data[key], bool) or not isinstance(data[key], types)):
@@ -112,14 +115,16 @@ class FaultInjector:
         with self._lock:
             return [e.rule for e in self._entries if e.active()]
 
-    def pick(self, route: str) -> FaultRule | None:
-        """Record one request on ``route`` and return the fault to apply to it, if any."""
+    def pick(self, route: str, path: str = "/") -> FaultRule | None:
+        """Record one request on ``route`` (at ``path``) and return the fault to apply, if any."""
         if route in UNFAULTABLE_ROUTES:
             return None
         chosen: FaultRule | None = None
         with self._lock:
             for entry in self._entries:
                 if not entry.active() or not fnmatchcase(route, entry.rule.route):
+                    continue
+                if not fnmatchcase(path.lower(), entry.rule.path.lower()):
                     continue
                 entry.seen += 1
                 if chosen is None and entry.seen > entry.rule.after:

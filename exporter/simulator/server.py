@@ -159,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
             listener=self.server.listener,
             base_url=self._base_url(),
         )
-        fault = state.faults.pick(route_name) if match.route else None
+        fault = state.faults.pick(route_name, path) if match.route else None
         response = self._respond(req, match.route.handler if match.route else None, match.allowed, fault)
         # Log before answering: a client that got its reply must find it in the log.
         if route_name not in UNLOGGED_ROUTES:
@@ -177,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
         if response is not None:
-            self._send(response)
+            self._send(response, truncate=fault is not None and fault.kind == "truncated")
             return
         self.close_connection = True
         if fault is not None and fault.kind == "timeout":
@@ -192,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         dispatcher = self.server.dispatcher
         if fault is not None and fault.kind == "latency":
             dispatcher.stopping.wait(fault.seconds)
-        elif fault is not None:
+        elif fault is not None and fault.kind != "truncated":
             return _fault_response(fault, req, dispatcher)
         if handler is None:
             return _not_routed(req, allowed)
@@ -205,7 +205,9 @@ class _Handler(BaseHTTPRequestHandler):
             response = arm_error(500, "InternalServerError", "The simulator failed to handle the request.")
         return response
 
-    def _send(self, response: SimResponse) -> None:
+    def _send(self, response: SimResponse, *, truncate: bool = False) -> None:
+        """Answer `response`; `truncate` sends the full Content-Length but half the body, then
+        closes (a body cut off mid-transfer)."""
         payload, content_type = response.encode()
         self.send_response(response.status)
         headers = {k.lower(): (k, v) for k, v in response.headers.items()}
@@ -224,6 +226,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers["content-length"] = ("Content-Length", str(len(payload)))
         for name, value in headers.values():
             self.send_header(name, value)
+        if truncate:
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.close_connection = True
+            return
         # end_headers() would flush the headers on their own; send them with the body instead
         # (http.server keeps them in _headers_buffer until flush_headers()).
         pending: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ def make_runner(
     translate_static: Callable[[Snap], Iterator[Metric]] | None = None,
     translate_live: Callable[[Snap, datetime], Iterator[Metric]] | None = None,
     encode: Callable[[SourceState, Any], Any] | None = None,
+    interval: float = 60.0,
+    rng: random.Random | None = None,
+    wait: Callable[[float], bool] | None = None,
 ) -> SourceRunner:
     spec = SourceSpec(
         name=name,
@@ -84,5 +88,5 @@ def make_runner(
         translate_static=translate_static,
         translate_live=translate_live,
     )
-    state = SourceState(spec=spec, interval=60.0, timeout=timeout, options=NoOptions())
-    return SourceRunner(state, AzureStats(), None, clock=clock, encode=encode)
+    state = SourceState(spec=spec, interval=interval, timeout=timeout, options=NoOptions())
+    return SourceRunner(state, AzureStats(), None, clock=clock, encode=encode, rng=rng, wait=wait)

@@ -80,6 +80,25 @@ def test_translate_bug_is_contained():
     )
 
 
+def test_a_translate_bug_logs_its_traceback_once_per_snapshot_not_per_scrape(caplog):
+    fetch = ScriptedFetch()
+    fetch.script.extend([lambda ctx: "not a snapshot", lambda ctx: "another bad one"])
+    runner = make_runner(fetch)
+    runner.refresh_once()
+    reg = registry_for([runner])
+    with caplog.at_level("ERROR", logger="exporter.collector"):
+        for _ in range(5):
+            generate_latest(reg)
+        runner.refresh_once()  # a new snapshot that fails too: a new episode
+        for _ in range(5):
+            generate_latest(reg)
+    assert len([r for r in caplog.records if r.exc_info]) == 2
+    errors = reg.get_sample_value(
+        "azure_update_exporter_source_errors_total", {"source": "fake", "reason": "internal"}
+    )
+    assert errors == 10.0  # every failed render is still counted
+
+
 def test_azure_request_counters():
     stats = AzureStats()
     stats.record("compute", 200)

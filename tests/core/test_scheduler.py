@@ -9,6 +9,7 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.scheduler import next_delay
+from exporter.core.source import Issue
 from tests.core.fakes import ScriptedFetch, Snap, make_runner
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC).timestamp()
@@ -127,8 +128,49 @@ def test_jitter_bounds_and_failure_backoff():
     # A 1 s poller backs off while failing, capped at a minute.
     assert next_delay(1.0, 3, random.Random(0)) == pytest.approx(4.0, rel=0.11)
     assert next_delay(1.0, 50, random.Random(0)) == pytest.approx(60.0, rel=0.11)
-    # A 15 min source never waits longer than its interval.
-    assert next_delay(900.0, 5, random.Random(0)) == pytest.approx(900.0, rel=0.11)
+    # A 15 min source retries on its own schedule, never later than 5 minutes after a failure.
+    assert next_delay(900.0, 5, random.Random(0)) == pytest.approx(80.0, rel=0.11)
+    assert next_delay(900.0, 50, random.Random(0)) == pytest.approx(300.0, rel=0.11)
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        (900.0, [5, 10, 20, 40, 80, 160, 300, 300]),  # subscriptions
+        (300.0, [5, 10, 20, 40, 80, 160, 300, 300]),  # vmss_os_upgrades
+        (30.0, [5, 10, 20, 40, 60, 60, 60, 60]),  # short intervals back off to a minute
+        (1.0, [1, 2, 4, 8, 16, 32, 60, 60]),  # scheduled_events
+    ],
+)
+def test_failed_refresh_is_retried_with_capped_exponential_backoff(interval: float, expected: list[float]):
+    delays = [next_delay(interval, n, random.Random(n)) for n in range(1, len(expected) + 1)]
+    assert delays == pytest.approx(expected, rel=0.11)
+    # Jitter: two exporters that failed together do not retry in lockstep.
+    spread = {round(next_delay(interval, 2, random.Random(seed)), 6) for seed in range(20)}
+    assert len(spread) == 20
+
+
+def test_a_pod_started_before_its_token_exists_recovers_within_seconds():
+    """The runner's loop with an injected wait: two token failures, then the token is mounted."""
+    fetch = ScriptedFetch()
+
+    def no_token(ctx):
+        raise PayloadError("token file missing", Reason.TOKEN)
+
+    fetch.script.extend([no_token, no_token, lambda ctx: Snap(1.0, ctx.now())])
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        return len(waits) >= 4  # stop the loop after the fourth pause
+
+    runner = make_runner(fetch, interval=900.0, rng=random.Random(3), wait=wait)
+    runner._run()
+    assert fetch.calls == 4
+    assert runner.state.view().up is True
+    assert waits[:2] == pytest.approx([5.0, 10.0], rel=0.11)  # retried after ~5 s and ~10 s
+    assert sum(waits[:2]) < 20
+    assert waits[2] == pytest.approx(900.0, rel=0.11)  # healthy again: back on its interval
 
 
 def test_failure_logs_once_per_reason(caplog: pytest.LogCaptureFixture):
@@ -145,3 +187,60 @@ def test_failure_logs_once_per_reason(caplog: pytest.LogCaptureFixture):
     lines = [r for r in caplog.records if "refresh failed" in r.getMessage()]
     assert len(lines) == 1
     assert "reason=connection" in lines[0].getMessage()
+
+
+def test_a_problem_counts_and_logs_when_it_appears_and_again_after_it_cleared(
+    caplog: pytest.LogCaptureFixture,
+):
+    """Episode dedup, the one rule for every source (not once per process, not every refresh)."""
+    fetch = ScriptedFetch()
+
+    def odd(ctx):
+        ctx.report([Issue("state:Odd", Reason.UNKNOWN_ENUM, "unknown state", (("state", "Odd"),))])
+        ctx.problem(Reason.FORBIDDEN, "subscription forbidden", key="sub:s1", subscription="s1")
+        return Snap(1.0, ctx.now())
+
+    def clean(ctx):
+        return Snap(2.0, ctx.now())
+
+    fetch.script.extend([odd, odd, odd, clean, odd, odd])
+    runner = make_runner(fetch)
+    with caplog.at_level("INFO"):
+        counts = []
+        for _ in range(6):
+            assert runner.refresh_once() is True
+            counts.append(runner.state.view().errors.get(Reason.UNKNOWN_ENUM, 0))
+    assert counts == [1, 1, 1, 1, 2, 2]
+    assert runner.state.view().errors[Reason.FORBIDDEN] == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("unknown state")]) == 2
+    assert len([m for m in messages if m.startswith("subscription forbidden")]) == 2
+    assert len([m for m in messages if m.startswith("problem cleared")]) == 2  # both, at refresh 4
+
+
+def test_an_internal_failure_logs_its_traceback_once_per_episode(caplog: pytest.LogCaptureFixture):
+    fetch = ScriptedFetch()
+
+    def bug(ctx):
+        raise ZeroDivisionError("bug")
+
+    fetch.script.extend([bug, bug, bug, lambda ctx: Snap(1.0, ctx.now()), bug])
+    runner = make_runner(fetch)
+    with caplog.at_level("DEBUG", logger="exporter.scheduler"):
+        for _ in range(5):
+            runner.refresh_once()
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 2  # the first failure and the one after the recovery
+    assert runner.state.view().errors[Reason.INTERNAL] == 4
+
+
+def test_a_failing_encode_logs_once_but_counts_every_time(caplog: pytest.LogCaptureFixture):
+    def hook(state, snapshot):
+        raise RuntimeError("encode failed")
+
+    runner = make_runner(ScriptedFetch(), encode=hook)
+    with caplog.at_level("DEBUG"):
+        for _ in range(3):
+            runner.refresh_once()
+    assert len([r for r in caplog.records if r.exc_info]) == 1
+    assert runner.state.view().errors[Reason.INTERNAL] == 3

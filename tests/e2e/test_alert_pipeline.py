@@ -92,6 +92,7 @@ def test_source_down_alert_fires_and_resolves_through_alertmanager(
     config["azure"]["retry_total"] = 0
     for source in config["sources"].values():
         source["interval"] = REFRESH_INTERVAL
+        source["timeout"] = REFRESH_INTERVAL  # at most the interval (check-config)
     # The Resource Graph sources at this interval would spend the simulated per-user quota, so the
     # 503s below would be counted as throttling instead; this test is about the alert path.
     for name in ("arc_agents", "update_manager"):

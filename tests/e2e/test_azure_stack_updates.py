@@ -145,7 +145,7 @@ def exporter_config(
     config["sources"]["azure_stack_updates"] = {
         "enabled": True,
         "interval": interval,
-        "timeout": "10s",
+        "timeout": interval,  # at most the interval (check-config)
         "hub_admin_endpoints": [f"{sim.base_url}/azurestack/{r}" for r in regions],
         "local_enabled": False,
     }

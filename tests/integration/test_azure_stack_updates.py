@@ -3,6 +3,7 @@ azure-core pipelines, real sockets, the exporter's scheduler and collector; no m
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from exporter.app import Exporter
-from exporter.config import from_dict
+from exporter.config import ConfigError, from_dict
+from exporter.core.errors import Reason, SourceError
 from exporter.core.registry import all_specs
 from exporter.demo import simulator_config
 from exporter.simulator import FaultRule, Simulator, start
@@ -227,13 +229,35 @@ def test_one_dark_stamp_keeps_its_data_and_counts_failures(
     # The last known state is kept: still in progress as far as anyone knows.
     assert value(exporter, "azure_stack_update_in_progress", **hub("north")) == 1.0
     assert value(exporter, "azure_stack_update_api_up", **hub("south")) == 1.0
-    assert source_value(exporter, "errors_total", reason="server_error") == 3.0
+    # One outage, one count (the per-stamp series show it lasting); see the episode test below.
+    assert source_value(exporter, "errors_total", reason="server_error") == 1.0
     assert source_value(exporter, "up") == 1.0
     sim.clock.advance(1000)
     exporter.refresh_all_once()
     assert value(exporter, "azure_stack_update_api_up", **hub("north")) == 1.0
     assert value(exporter, "azure_stack_update_api_consecutive_failures", **hub("north")) == 0.0
     assert value(exporter, "azure_stack_update_in_progress", **hub("north")) == 0.0  # it ended meanwhile
+
+
+def test_a_second_outage_of_the_same_stamp_is_counted_and_logged_again(
+    sim: Simulator, make: Callable[..., Exporter], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Episode dedup: a problem counts and logs when it appears, not once per process."""
+    exporter = make(local_enabled=False)
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    outage = FaultRule("azurestack.*", "status", status=503, path="/azurestack/north/*")
+    with caplog.at_level("INFO", logger="exporter"):
+        for _episode in (1, 2):
+            sim.faults.add(outage)
+            for _ in range(3):
+                assert exporter.refresh_all_once() == {SOURCE: True}
+            sim.faults.clear()
+            assert exporter.refresh_all_once() == {SOURCE: True}
+            assert value(exporter, "azure_stack_update_api_up", **hub("north")) == 1.0
+    assert source_value(exporter, "errors_total", reason="server_error") == 2.0
+    lines = [r.getMessage() for r in caplog.records]
+    assert len([m for m in lines if m.startswith("update API unreachable") and "stamp=north" in m]) == 2
+    assert len([m for m in lines if m.startswith("problem cleared")]) == 2
 
 
 def test_every_hub_stamp_dark_fails_the_refresh(sim: Simulator, make: Callable[..., Exporter]) -> None:
@@ -313,6 +337,43 @@ def test_local_listing_failure_without_hub_fails_the_refresh(
 
 
 def test_nothing_configured_is_a_configuration_error(make: Callable[..., Exporter]) -> None:
-    exporter = make((), local_enabled=False)
-    assert exporter.refresh_all_once() == {SOURCE: False}
-    assert source_value(exporter, "errors_total", reason="bad_request") == 1.0
+    """Rejected before it can fail at run time (it used to start and count `bad_request`)."""
+    with pytest.raises(ConfigError) as info:
+        make((), local_enabled=False)
+    assert any(
+        e.startswith("sources.azure_stack_updates.hub_admin_endpoints: nothing to watch")
+        for e in info.value.errors
+    )
+
+
+def test_nothing_to_watch_at_run_time_is_a_config_failure(sim: Simulator) -> None:
+    """Should a configuration bypass check-config (built in code), the failure says `config`."""
+    from datetime import UTC, datetime
+
+    from exporter.azure.policies import AzureStats
+    from exporter.core.source import FetchContext
+    from exporter.sources.azure_stack_updates import Options
+    from exporter.sources.azure_stack_updates.fetch import fetch
+
+    ctx = FetchContext(SOURCE, Options(), None, lambda: datetime.now(UTC), AzureStats(), 5.0)
+    with pytest.raises(SourceError) as info:
+        fetch(ctx)
+    assert info.value.reason is Reason.CONFIG
+
+
+def test_a_stamp_that_never_answers_does_not_hold_the_healthy_ones(
+    sim: Simulator, make: Callable[..., Exporter]
+) -> None:
+    """north accepts connections and stalls (30 s, bounded); the 4 s refresh publishes south."""
+    exporter = make(local_enabled=False, timeout="4s")
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    south_runs = sim.requests.count("azurestack.update_runs")
+    sim.faults.add(FaultRule("azurestack.*", "timeout", seconds=30, path="/azurestack/north/*"))
+    started = time.monotonic()
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    assert time.monotonic() - started < 4
+    assert value(exporter, "azure_stack_update_api_up", **hub("north")) == 0.0
+    assert value(exporter, "azure_stack_update_api_up", **hub("south")) == 1.0
+    assert sim.requests.count("azurestack.update_runs") > south_runs  # south was read afresh
+    assert source_value(exporter, "errors_total", reason="timeout") == 1.0
+    assert value(exporter, "azure_stack_update_in_progress", **hub("north")) == 1.0  # kept

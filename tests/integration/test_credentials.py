@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from exporter.core.errors import Reason
 from exporter.simulator.scenario import DEFAULT_IDENTITY_HEADER
 
 SUBS = "subscriptions"
@@ -84,3 +85,44 @@ def test_unusable_certificate_is_a_token_error(sim, make_exporter, tmp_path: Pat
         "azure_update_exporter_source_errors_total", {"source": SUBS, "reason": "token"}
     )
     assert errors == 1.0
+
+
+@pytest.mark.parametrize("tenant_id", ["adfs", None])
+def test_adfs_authority_as_the_stamp_metadata_reports_it(sim, make_exporter, tenant_id):
+    """Azure Stack Hub's /metadata/endpoints gives loginEndpoint `https://adfs.<fqdn>/adfs/`;
+    used as authority_host as it is, azure-identity would ask `…/adfs/adfs`."""
+    exporter = make_exporter(
+        azure={"authority_host": f"{sim.base_url}/adfs/", "credential": {"tenant_id": tenant_id}}
+    )
+    assert exporter.refresh_all_once() == {"subscriptions": True}
+    token_paths = {e.path for e in sim.requests.entries if e.route == "token.aad"}
+    assert token_paths == {"/adfs/oauth2/token"}
+
+
+def test_a_pod_started_before_its_federated_token_is_mounted_recovers_in_seconds(
+    sim, make_exporter, tmp_path: Path, monkeypatch
+):
+    """Workload identity: the webhook's AZURE_FEDERATED_TOKEN_FILE does not exist yet when the pod
+    starts. The real credential fails (`token`), the scheduler retries after ~5 s (not the
+    15-minute interval) and the refresh succeeds once the file is there. The wait is injected."""
+    token_file = tmp_path / "azure-identity-token"
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(token_file))
+    exporter = make_exporter(
+        azure={"credential": {"type": "workload_identity", "client_secret_file": None}},
+        sources={SUBS: {"interval": "15m"}},
+    )
+    runner = exporter.runners[0]
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        if len(waits) == 1:  # the kubelet mounts the projected token meanwhile
+            token_file.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2ln")
+        return len(waits) >= 2
+
+    runner._wait = wait
+    runner._run()
+    assert runner.state.view().errors.get(Reason.TOKEN) == 1
+    assert runner.state.view().up is True
+    assert waits[0] < 6  # retried after ~5 s, not after the 15-minute interval
+    assert waits[1] > 800  # healthy: back on the interval

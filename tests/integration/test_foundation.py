@@ -181,3 +181,21 @@ def test_scrape_is_fast_while_refresh_is_stuck(sim, make_exporter):
     assert "azure_subscription_info" in body
     assert max(durations) < 0.1, durations
     sim.faults.clear()
+
+
+def test_a_token_endpoint_that_never_answers_is_bounded_by_request_timeout(sim, make_exporter):
+    """The token request reads for at most azure.request_timeout (azure-core's default is 300 s,
+    retried), so the refresh fails fast as `token` instead of hanging until its own timeout."""
+    exporter = make_exporter(
+        azure={"request_timeout": "1s", "retry_total": 1}, sources={SUBS: {"timeout": "20s"}}
+    )
+    sim.faults.add(FaultRule("token.aad", "timeout", seconds=30))
+    started = time.monotonic()
+    assert exporter.refresh_all_once() == {SUBS: False}
+    elapsed = time.monotonic() - started
+    assert elapsed < 6, elapsed
+    assert (
+        sample(exporter, "azure_update_exporter_source_errors_total", {"source": SUBS, "reason": "token"})
+        == 1
+    )
+    assert sim.requests.count("token.aad") == 2  # one retry, as azure.retry_total says

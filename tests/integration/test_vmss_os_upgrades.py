@@ -283,3 +283,58 @@ def test_scale_set_deleted_from_the_estate_disappears(
     names = {s.labels.get("vmss") for f in exporter.registry.collect() for s in f.samples}
     assert "vmss-api-prod" not in names
     assert "vmss-web-prod" in names
+
+
+@pytest.mark.parametrize("retry_after", [120, 1200])
+def test_a_long_retry_after_fails_that_scale_set_only_and_the_refresh_stays_in_time(
+    sim: Simulator, vmss_exporter: Callable[..., Exporter], retry_after: int
+) -> None:
+    """Compute's throttling samples answer Retry-After: 120 and 1200; waiting for either would
+    outlive the 6 s timeout and publish nothing. Not waiting makes that scale set `throttled`."""
+    exporter = vmss_exporter(azure={"retry_total": 3}, sources={SOURCE: {"timeout": "6s"}})
+    sim.clock.advance(90)
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    web_before = sample(exporter, "azure_vmss_os_upgrade_instances", **WEB, state="successful")
+    sim.faults.add(
+        FaultRule(
+            "arm.vmss.os_upgrade_history",
+            "status",
+            status=429,
+            retry_after=retry_after,
+            path="*/virtualmachinescalesets/vmss-web-prod/*",
+        )
+    )
+    sim.clock.advance(120)
+    answered = sim.requests.count("arm.vmss.os_upgrade_history", status=200)
+    started = time.monotonic()
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    elapsed = time.monotonic() - started
+    assert elapsed < 3, f"the refresh waited {elapsed:.1f}s: Retry-After was slept on"
+    assert sim.requests.count("arm.vmss.os_upgrade_history", status=429) == 1  # not retried
+    assert sim.requests.count("arm.vmss.os_upgrade_history", status=200) == answered + 3  # the others
+    assert errors(exporter, Reason.THROTTLED) == 1
+    # web keeps its previous history (it moved on two batches meanwhile); its rolling-upgrade call
+    # and the other scale sets are fresh.
+    assert sample(exporter, "azure_vmss_os_upgrade_instances", **WEB, state="successful") == web_before
+    assert sample(exporter, "azure_vmss_rolling_upgrade_instances", **WEB, state="successful") == 6
+    assert sample(exporter, "azure_update_exporter_source_up", source=SOURCE) == 1
+
+
+def test_a_persistent_oddity_is_counted_once_not_on_every_refresh(
+    make_exporter: Callable[..., Exporter], sim: Simulator
+) -> None:
+    """An upgrade code the exporter does not know, in every refresh: one episode, one count
+    (this source re-counted it on every refresh, the others once)."""
+    from dataclasses import replace
+
+    from exporter.simulator.sources import vmss_os_upgrades as vmss
+
+    key = (SUB_A, "rg-api-prod", "vmss-api-prod")
+    with sim.state.lock:
+        spec = vmss.scale_sets(sim.state)[key]
+        odd = replace(spec.history[0], code="ComingSoon")
+        vmss.scale_sets(sim.state)[key] = replace(spec, history=(odd, *spec.history[1:]))
+    exporter = make_exporter(only=(SOURCE,))
+    for _ in range(3):
+        assert exporter.refresh_all_once() == {SOURCE: True}
+    assert errors(exporter, Reason.UNKNOWN_ENUM) == 1

@@ -136,6 +136,9 @@ def token(req: SimRequest, state: ScenarioState) -> SimResponse:
         return aad_error(state, 401, "invalid_client", 7000216, text)
     v1 = "/v2.0/" not in req.path.lower()
     audience = form.get("resource", "") if v1 else _audience(form.get("scope", ""))
+    if v1 and not audience and tenant.lower() == "adfs":
+        # AD FS 2019+ takes MSAL's `scope` (`<resource>/.default`) when `resource` is absent.
+        audience = _audience(form.get("scope", ""))
     if not audience:
         if v1:
             text = "The request body must contain the following parameter: 'resource'."

@@ -82,6 +82,6 @@ SPEC = register(
         default_timeout=120.0,
         # Only timestamps and states judged at fetch time: encoded once per refresh.
         uses_now=False,
-        demo_config=lambda info: {"interval": "15s", "timeout": "60s", "agent_versions_api": True},
+        demo_config=lambda info: {"interval": "15s", "timeout": "15s", "agent_versions_api": True},
     )
 )

@@ -60,6 +60,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from exporter.config import is_guid
+from exporter.core.errors import SourceError
 from exporter.core.registry import register
 from exporter.core.source import SourceSpec
 from exporter.sources.azure_stack_updates import fetch_hub as hub
@@ -103,10 +105,26 @@ def demo_config(info: dict[str, Any]) -> dict[str, Any]:
     base = str(info["base_url"]).rstrip("/")
     return {
         "interval": "15s",
-        "timeout": "60s",
+        "timeout": "15s",
         "hub_admin_endpoints": [f"{base}/azurestack/{region}" for region in DEMO_HUB_REGIONS],
         "local_enabled": True,
     }
+
+
+def check_options(options: Options) -> list[tuple[str, str]]:
+    problems = []
+    if not options.hub_admin_endpoints and not options.local_enabled:
+        problems.append(
+            ("hub_admin_endpoints", "nothing to watch: set hub_admin_endpoints and/or local_enabled")
+        )
+    try:
+        hub.parse_targets(options.hub_admin_endpoints)
+    except SourceError as exc:
+        problems.append(("hub_admin_endpoints", str(exc)))
+    sub = options.hub_subscription_id
+    if sub and not is_guid(sub):
+        problems.append(("hub_subscription_id", f"invalid value {sub!r}; allowed: a subscription ID (GUID)"))
+    return problems
 
 
 SPEC = register(
@@ -125,5 +143,6 @@ SPEC = register(
         default_interval=120.0,
         default_timeout=100.0,
         demo_config=demo_config,
+        check_options=check_options,
     )
 )

@@ -1,11 +1,16 @@
 """One refresh: every configured Azure Stack Hub stamp (``fetch_hub``) and the Azure Local clusters
-(``fetch_local``) read in parallel; a stamp that fails keeps its last data."""
+(``fetch_local``) read in parallel; a stamp that fails keeps its last data.
+
+Stamps are read on the source's long-lived pool and awaited until the refresh deadline: a stamp
+that accepts connections and never answers is a timeout for that stamp (its calls are bounded
+by the same deadline), never a refresh without the healthy stamps."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -39,9 +44,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     # Sharded: each replica reads the stamps that hash to it (Local clusters follow their subscription).
     targets = [t for t in configured if ctx.azure.shard.owns(t.endpoint.lower())]
     if not configured and not opts.local_enabled:
-        raise SourceError(
-            Reason.BAD_REQUEST, "nothing to watch: set hub_admin_endpoints and/or local_enabled"
-        )
+        raise SourceError(Reason.CONFIG, "nothing to watch: set hub_admin_endpoints and/or local_enabled")
     previous = {s.key: s for s in ctx.previous.stamps} if ctx.previous is not None else {}
     hub_settings = hub.HubSettings(
         opts.hub_audience, opts.hub_subscription_id, opts.hub_region, opts.hub_api_version,
@@ -52,19 +55,17 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
         opts.max_updates, opts.max_runs,
     )  # fmt: skip
     hub_out, local_out = _Outcome(), _Outcome()
-    with ThreadPoolExecutor(max_workers=opts.parallelism, thread_name_prefix="azure-stack") as pool:
-        hub_jobs = []
-        for target in targets:
-            key = target.endpoint.lower()
-            before = previous.get(key)
-            fallback = _unreached(before, HUB, hub.fallback_name(target, hub_settings), key, target.endpoint)
-            hub_jobs.append(
-                (pool.submit(hub.read_stamp, ctx, target, before, hub_settings), before, fallback)
-            )
-        if opts.local_enabled:
-            _fetch_local(ctx, pool, previous, local_settings, local_out)
-        for future, before, fallback in hub_jobs:
-            _settle(ctx, future, before, fallback, hub_out)
+    hub_jobs = []
+    for target in targets:
+        key = target.endpoint.lower()
+        before = previous.get(key)
+        fallback = _unreached(before, HUB, hub.fallback_name(target, hub_settings), key, target.endpoint)
+        future = ctx.submit(opts.parallelism, hub.read_stamp, ctx, target, before, hub_settings)
+        hub_jobs.append((future, before, fallback))
+    if opts.local_enabled:
+        _fetch_local(ctx, previous, local_settings, local_out)
+    for future, before, fallback in hub_jobs:
+        _settle(ctx, future, before, fallback, hub_out)
     if targets and not hub_out.stamps:
         raise _all_failed("every Azure Stack Hub stamp", hub_out.failures)
     if not targets and local_out.failures and not local_out.stamps:
@@ -86,7 +87,6 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
 
 def _fetch_local(
     ctx: FetchContext[Options, Snapshot],
-    pool: ThreadPoolExecutor,
     previous: dict[str, Stamp],
     settings: local.LocalSettings,
     out: _Outcome,
@@ -111,7 +111,8 @@ def _fetch_local(
         fallback = _unreached(
             before, LOCAL, cluster, cluster, ctx.azure.cloud.arm_endpoint, resource_id=cluster
         )
-        jobs.append((pool.submit(local.read_cluster, ctx, cluster, before, settings), before, fallback))
+        future = ctx.submit(ctx.options.parallelism, local.read_cluster, ctx, cluster, before, settings)
+        jobs.append((future, before, fallback))
     for future, before, fallback in jobs:
         _settle(ctx, future, before, fallback, out)
 
@@ -124,7 +125,11 @@ def _settle(
     out: _Outcome,
 ) -> None:
     try:
-        stamp, issues = future.result()
+        stamp, issues = future.result(timeout=ctx.remaining())
+    except FutureTimeout:
+        future.cancel()
+        _fail(ctx, fallback, TimeoutError("no answer before the refresh deadline"), out)
+        return
     except Exception as exc:  # noqa: BLE001 - classified and counted; the stamp keeps its data
         _fail(ctx, fallback, exc, out)
         return

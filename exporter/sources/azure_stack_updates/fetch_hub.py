@@ -20,6 +20,7 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.azure.arm import get_json, list_paged
 from exporter.azure.clients import USER_AGENT
+from exporter.core import deadline
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
 from exporter.core.identity import normalise_resource_id
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
@@ -39,6 +40,7 @@ from exporter.sources.azure_stack_updates.parse import (
 if TYPE_CHECKING:
     from exporter.core.source import FetchContext, Issue
 
+MIN_SECONDS = 0.05  # a socket timeout of 0 would mean "non-blocking"
 API = "azurestack"  # the `api` label of azure_update_exporter_azure_requests_total
 CURRENT_API_VERSION = "2021-07-01"
 LEGACY_API_VERSION = "2016-05-01"
@@ -76,7 +78,7 @@ def parse_targets(values: Sequence[str]) -> list[HubTarget]:
         url = url.strip().rstrip("/")
         if not url.startswith("https://"):
             raise SourceError(
-                Reason.BAD_REQUEST,
+                Reason.CONFIG,
                 f"hub_admin_endpoints entry {raw!r} is not an https:// URL (bearer tokens need TLS)",
             )
         targets.append(HubTarget(url, (label.strip().lower() or None) if sep else None))
@@ -177,7 +179,10 @@ def fetch_metadata(ctx: FetchContext[Any, Any], endpoint: str) -> tuple[str, str
             f"{endpoint}/metadata/endpoints",
             params={"api-version": METADATA_API_VERSION},
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            timeout=(min(cfg.request_timeout, 10.0), cfg.request_timeout),
+            timeout=(
+                deadline.bounded(min(cfg.request_timeout, 10.0)) or MIN_SECONDS,
+                deadline.bounded(cfg.request_timeout) or MIN_SECONDS,
+            ),
             verify=verify,
             allow_redirects=False,
         )

@@ -35,6 +35,7 @@ Choices (reference: shared azure-apis.md §3):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from exporter.core.registry import register
 from exporter.core.source import SourceSpec
@@ -60,6 +61,15 @@ class Options:
     first_request_timeout: float = field(default=150.0, metadata={"duration": True, "min": 0.1})
 
 
+def check_options(options: Options) -> list[tuple[str, str]]:
+    """IMDS is plain HTTP on a link-local address; anything but an http(s) URL with a host fails."""
+    parts = urlsplit(options.endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [("endpoint", f"invalid value {options.endpoint!r}; allowed: an http:// URL such as "
+                             "http://169.254.169.254 (the IMDS address)")]  # fmt: skip
+    return []
+
+
 SPEC = register(
     SourceSpec(
         name="scheduled_events",
@@ -79,9 +89,11 @@ SPEC = register(
         # Bounds a whole refresh, so it must cover the first call that enables the service
         # (~2 min, `first_request_timeout`). Later polls are bounded by `request_timeout`.
         default_timeout=160.0,
+        timeout_may_exceed_interval=True,
         needs_azure=False,
         # The node's own events: run per node (DaemonSet), never split over shards.
         shardable=False,
+        check_options=check_options,
         # The simulator's IMDS listener stands in for 169.254.169.254; the demo "runs" on a node.
         demo_config=lambda info: {"endpoint": info["imds_url"], "node": DEMO_NODE},
     )

@@ -33,7 +33,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     # service (up to ~2 min); afterwards a slow answer is a failure worth seeing within seconds.
     # Connecting is always quick on Azure (link-local), so off Azure fails fast either way.
     read_timeout = opts.first_request_timeout if ctx.previous is None else opts.request_timeout
-    read_timeout = min(read_timeout, ctx.timeout)
+    read_timeout = max(0.05, min(read_timeout, ctx.remaining()))
     with requests.Session() as session:
         session.trust_env = False  # IMDS must never go through a proxy (reference §3.1)
         try:
@@ -41,7 +41,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
                 url,
                 params={"api-version": opts.api_version},
                 headers={"Metadata": "true", "User-Agent": USER_AGENT},
-                timeout=(opts.request_timeout, read_timeout),
+                timeout=(min(opts.request_timeout, read_timeout), read_timeout),
                 allow_redirects=False,
             )
         except requests.ConnectionError as exc:  # includes ConnectTimeout

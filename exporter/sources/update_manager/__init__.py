@@ -81,6 +81,6 @@ SPEC: SourceSpec[Snapshot, Options] = register(
         # ~500 pages at the quota's pace take about 3 minutes; 5 minutes leaves room for retries.
         default_timeout=300.0,
         uses_now=False,
-        demo_config=lambda info: {"interval": "15s", "timeout": "60s"},
+        demo_config=lambda info: {"interval": "15s", "timeout": "15s"},
     )
 )

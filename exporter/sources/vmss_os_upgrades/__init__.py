@@ -88,7 +88,7 @@ SPEC = register(
         uses_now=False,
         demo_config=lambda info: {
             "interval": "15s",
-            "timeout": "60s",
+            "timeout": "15s",
             "expect_automatic_os_upgrade_tag": "automatic-os-upgrade",
         },
     )

@@ -94,5 +94,5 @@ def report(
             key=f"calls:{reason.value}:{sub}",
             subscription=sub,
             calls=len(failures),
-            error=repr(failures[0].message),
+            error=failures[0].message,
         )

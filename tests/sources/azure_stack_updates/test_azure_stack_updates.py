@@ -547,7 +547,7 @@ def test_hub_targets_with_and_without_names() -> None:
     ]
     with pytest.raises(SourceError) as exc:
         parse_targets(["http://adminmanagement.redmond.contoso.com"])
-    assert exc.value.reason is Reason.BAD_REQUEST
+    assert exc.value.reason is Reason.CONFIG  # the setting is wrong, not the request
 
 
 def test_spec_registration_and_demo_config() -> None:
