@@ -8,6 +8,7 @@ created on first use and sized by the source's option.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -54,7 +55,6 @@ def _start_every_worker(executor: ThreadPoolExecutor, size: int) -> None:
     barrier = threading.Barrier(size + 1, timeout=10.0)
     for _ in range(size):
         executor.submit(barrier.wait)
-    try:
+    # A worker that could not start in time starts lazily later instead.
+    with contextlib.suppress(threading.BrokenBarrierError):
         barrier.wait()
-    except threading.BrokenBarrierError:  # a worker could not start in time: it starts lazily
-        pass
