@@ -28,7 +28,7 @@ def get_json(
         raise HttpResponseError(response=response, error_format=ARMErrorFormat)
     try:
         body = json.loads(response.text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested beyond recursion
         raise PayloadError(f"response of {request.url.split('?')[0]} is not JSON") from exc
     if not isinstance(body, dict):
         raise PayloadError(f"response of {request.url.split('?')[0]} is not a JSON object")

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 from exporter.azure.policies import AzureStats
 from exporter.core import selfmetrics
 from exporter.core.errors import Reason
+from exporter.core.labels import sanitise
 from exporter.core.state import SourceState, StateView
 
 log = logging.getLogger("exporter.collector")
@@ -45,8 +46,9 @@ class ExporterCollector(Collector):
         if snapshot is None:
             return []
         try:
-            # Materialised first so a translate bug cannot leave half a source in the output.
-            return list(state.spec.translate(snapshot, now))
+            # Materialised first so a translate bug cannot leave half a source in the output;
+            # label values are made encodable here, once for every source.
+            return sanitise(state.spec.translate(snapshot, now))
         except Exception:
             log.exception("translate failed source=%s reason=internal", state.name)
             state.count_error(Reason.INTERNAL)

@@ -9,7 +9,7 @@ refresh, so they are encoded once per snapshot and format; sources with time-rel
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -17,22 +17,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporter.core.collector import ExporterCollector
+from exporter.core.encode import Encoder, Fixed, encode_source
 from exporter.core.state import SourceState
 
-Encoder = Callable[[Collector], bytes]
 EOF_LINE = b"# EOF\n"
 # Prometheus negotiates OpenMetrics 1.0.0; curl and older scrapers get text 0.0.4.
 WARM_ACCEPT = ("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", "")
-
-
-class _Fixed(Collector):
-    """Lets an encoder render a fixed list of families."""
-
-    def __init__(self, families: Iterable[Metric]) -> None:
-        self._families = list(families)
-
-    def collect(self) -> Iterator[Metric]:
-        return iter(self._families)
 
 
 class FamilyFilter(Collector):
@@ -72,7 +62,7 @@ class Renderer:
         now = self._collector.now()
         for accept in WARM_ACCEPT:
             encoder, content_type = choose_encoder(accept)
-            data = encoder(_Fixed(self._collector.source_families(state, view.snapshot, now)))
+            data = encode_source(state, self._collector.source_families(state, view.snapshot, now), encoder)
             with self._lock:
                 self._cache[(state.name, content_type)] = (view.snapshot, data)
 
@@ -87,7 +77,8 @@ class Renderer:
             if view.snapshot is None:
                 continue
             if state.spec.uses_now:
-                chunks.append(encoder(_Fixed(self._collector.source_families(state, view.snapshot, now))))
+                families = self._collector.source_families(state, view.snapshot, now)
+                chunks.append(encode_source(state, families, encoder))
                 continue
             key = (state.name, content_type)
             with self._lock:
@@ -95,12 +86,15 @@ class Renderer:
             if cached is not None and cached[0] is view.snapshot:
                 chunks.append(cached[1])
                 continue
-            data = encoder(_Fixed(self._collector.source_families(state, view.snapshot, now)))
+            data = encode_source(state, self._collector.source_families(state, view.snapshot, now), encoder)
             with self._lock:
                 # The snapshot object is kept with its bytes, so identity cannot be reused.
                 self._cache[key] = (view.snapshot, data)
             chunks.append(data)
-        chunks.append(encoder(_Fixed(self._collector.self_families(views))))
+        # A fresh view: encode failures counted just now show in this very scrape.
+        chunks.append(
+            encoder(Fixed(self._collector.self_families([s.view() for s in self._collector.states])))
+        )
         if not openmetrics:
             return b"".join(chunks)
         # Each OpenMetrics chunk ends the exposition; only the last "# EOF" may stay.

@@ -57,7 +57,14 @@ def source_metrics(views: Sequence[StateView]) -> Iterator[Metric]:
         "Refreshes of the source that failed in a row; 0 after a success.",
         labels=["source"],
     )
+    encode_failures = CounterMetricFamily(
+        f"{PREFIX}_source_encode_failures",
+        "Times the source's series could not be encoded and were left out of the exposition "
+        "(the other sources were still served); the cause is logged.",
+        labels=["source"],
+    )
     for view in views:
+        encode_failures.add_metric([view.name], float(view.encode_failures))
         up.add_metric([view.name], 1.0 if view.up else 0.0)
         if view.last_success is not None:
             last.add_metric([view.name], view.last_success)
@@ -68,7 +75,7 @@ def source_metrics(views: Sequence[StateView]) -> Iterator[Metric]:
         for reason in Reason:
             errors.add_metric([view.name, reason.value], float(view.errors.get(reason, 0)))
         failures.add_metric([view.name], float(view.consecutive_failures))
-    yield from (up, last, interval, duration, refreshes, errors, failures)
+    yield from (up, last, interval, duration, refreshes, errors, failures, encode_failures)
 
 
 def azure_metrics(stats: AzureStats) -> Iterator[Metric]:

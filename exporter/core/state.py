@@ -26,6 +26,7 @@ class StateView:
     errors: dict[Reason, int]
     consecutive_failures: int
     last_reason: Reason | None
+    encode_failures: int = 0
 
 
 @dataclass
@@ -43,6 +44,8 @@ class SourceState:
     errors: Counter[Reason] = field(default_factory=Counter)
     consecutive_failures: int = 0
     last_reason: Reason | None = None
+    # Times the source's families could not be encoded and were left out of a scrape.
+    encode_failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -78,6 +81,10 @@ class SourceState:
         with self._lock:
             self.errors[reason] += 1
 
+    def count_encode_failure(self) -> None:
+        with self._lock:
+            self.encode_failures += 1
+
     def view(self) -> StateView:
         with self._lock:
             return StateView(
@@ -92,4 +99,5 @@ class SourceState:
                 errors=dict(self.errors),
                 consecutive_failures=self.consecutive_failures,
                 last_reason=self.last_reason,
+                encode_failures=self.encode_failures,
             )

@@ -190,7 +190,7 @@ def fetch_metadata(ctx: FetchContext[Any, Any], endpoint: str) -> tuple[str, str
         )
     try:
         body = response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PayloadError(f"{endpoint}/metadata/endpoints is not JSON") from exc
     return parse_metadata(body)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso, parse_iso_duration
+from exporter.core.values import text
 from exporter.sources.azure_stack_updates.model import Location, Run, Step, Update
 from exporter.sources.azure_stack_updates.model_states import (
     FINISHED_RUN_STATES,
@@ -79,7 +80,7 @@ def _version_from_name(name: str) -> str:
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
+    return text(value)
 
 
 def _date(value: object, field_name: str, ref: str, issues: list[Issue]) -> datetime | None:
@@ -243,13 +244,16 @@ def _end_time(
     # end of its failed leaf. Azure Local also has lastUpdatedTime (most recently completed step).
     if progress is not None and progress.end is not None:
         return progress.end
-    if started is not None and duration is not None:
-        return started + timedelta(seconds=duration)
+    if started is not None and duration is not None and duration < (_LAST - started).total_seconds():
+        return started + timedelta(seconds=duration)  # guarded: a start near year 9999 would overflow
     last = _date(props.get("lastUpdatedTime"), "lastUpdatedTime", ref, issues)
     if last is not None:
         return last
     ends = [s.end for s in _walk(progress) if s.end is not None] if progress is not None else []
     return max(ends) if ends else None
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 def _walk(step: Step) -> Iterable[Step]:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from exporter.azure.arm import list_paged
 from exporter.core.errors import PayloadError, Reason
+from exporter.core.source import Issue
 from exporter.sources.subscriptions.model import Snapshot
 from exporter.sources.subscriptions.parse import parse
 
@@ -19,7 +20,9 @@ API_VERSION = "2022-12-01"
 def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     client = ctx.azure.arm("arm")
     items = list(list_paged(client, "/subscriptions", API_VERSION))
-    snapshot = parse(items, ctx)
+    issues: list[Issue] = []
+    snapshot = parse(items, issues)
+    ctx.report(issues)
     explicit = {s.lower() for s in ctx.azure.cfg.subscriptions}
     if explicit:
         visible = {s.subscription_id for s in snapshot.subscriptions}

@@ -102,8 +102,9 @@ def _raw(model: Any) -> dict[str, Any]:
 
 def _failure(exc: Exception) -> Failure:
     reason = classify(exc)
-    if reason is Reason.INTERNAL and isinstance(exc, TypeError | ValueError | AttributeError):
-        reason = Reason.MALFORMED_PAYLOAD  # the SDK choked on a body of the wrong shape
+    shape_errors = TypeError | ValueError | AttributeError | RecursionError
+    if reason is Reason.INTERNAL and isinstance(exc, shape_errors):
+        reason = Reason.MALFORMED_PAYLOAD  # the SDK choked on a body of the wrong shape (or depth)
     return Failure(reason, describe(exc))
 
 

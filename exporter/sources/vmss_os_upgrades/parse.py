@@ -17,6 +17,7 @@ from exporter.core.errors import PayloadError, Reason
 from exporter.core.families import lower_id
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso
+from exporter.core.values import count, finite, preview
 from exporter.sources.vmss_os_upgrades.model import (
     CODES,
     MODES,
@@ -63,12 +64,7 @@ def _bool(value: object) -> bool:
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
+    return finite(value)
 
 
 def _enum(value: str, known: Iterable[str], what: str, issues: list[Issue]) -> str:
@@ -103,14 +99,23 @@ def parse_scale_set(row: object, issues: list[Issue], expect_tag: str | None = N
     mode_text = _text(row.get("upgradeMode"))
     # upgradePolicy.mode defaults to Manual in the Compute API when the policy does not set it.
     mode = _enum(mode_text, MODES, "mode", issues) if mode_text else "Manual"
-    capacity = _number(row.get("capacity"))
+    capacity = count(row.get("capacity"))
+    if capacity is None and row.get("capacity") is not None:
+        issues.append(
+            Issue(
+                f"capacity:{'/'.join(match.groups())}",
+                Reason.MALFORMED_PAYLOAD,
+                "scale set capacity is not a count; not exposed",
+                (("value", preview(row.get("capacity"))),),
+            )
+        )
     policy = _mapping(row.get("rollingUpgradePolicy"))
     return ScaleSet(
         subscription_id=match.group("sub"),
         resource_group=match.group("rg"),
         name=match.group("name"),
         location=_text(row.get("location")).lower(),
-        capacity=int(capacity) if capacity is not None else None,
+        capacity=capacity,
         orchestration_mode=_text(row.get("orchestrationMode")) or "Uniform",
         mode=mode,
         automatic_os_upgrade=_bool(row.get("enableAutomaticOSUpgrade")),
@@ -138,18 +143,18 @@ def _count(obj: Mapping[str, Any], name: str, ref: str, issues: list[Issue]) -> 
     value = _field(obj, name)
     if value is None:
         return 0
-    number = _number(value)
-    if number is None or number < 0 or number != int(number):
+    number = count(value)
+    if number is None:
         issues.append(
             Issue(
                 f"count:{ref}:{name}",
                 Reason.MALFORMED_PAYLOAD,
                 "instance count is not a count; taken as 0",
-                (("field", name), ("value", repr(value)[:40])),
+                (("field", name), ("value", preview(value))),
             )
         )
         return 0
-    return int(number)
+    return number
 
 
 def _progress(value: object, ref: str, issues: list[Issue]) -> Progress:
@@ -172,7 +177,7 @@ def _time(value: object, ref: str, name: str, issues: list[Issue]) -> datetime |
                 f"time:{ref}:{name}",
                 Reason.MALFORMED_PAYLOAD,
                 "unparseable upgrade time; not exposed",
-                (("field", name), ("value", repr(value)[:40])),
+                (("field", name), ("value", preview(value))),
             )
         )
         return None
