@@ -57,6 +57,7 @@ class ExporterCollector(Collector):
     def self_families(self, views: Sequence[StateView]) -> Iterator[Metric]:
         yield selfmetrics.build_info(self._revision)
         yield from selfmetrics.source_metrics(views)
+        yield from selfmetrics.subscription_metrics(views)
         yield from selfmetrics.azure_metrics(self._stats)
 
     def collect(self) -> Iterator[Metric]:

@@ -12,6 +12,7 @@ from exporter import __version__
 from exporter.azure.policies import APIS, AzureStats
 from exporter.core.errors import Reason
 from exporter.core.state import StateView
+from exporter.core.subscription_health import SubscriptionScoped, health_families
 
 PREFIX = "azure_update_exporter"
 
@@ -76,6 +77,15 @@ def source_metrics(views: Sequence[StateView]) -> Iterator[Metric]:
             errors.add_metric([view.name, reason.value], float(view.errors.get(reason, 0)))
         failures.add_metric([view.name], float(view.consecutive_failures))
     yield from (up, last, interval, duration, refreshes, errors, failures, encode_failures)
+
+
+def subscription_metrics(views: Sequence[StateView]) -> Iterator[Metric]:
+    """Per-subscription freshness of the sources whose snapshots carry it."""
+    yield from health_families(
+        (view.name, view.up, view.snapshot.subscription_health)
+        for view in views
+        if isinstance(view.snapshot, SubscriptionScoped)
+    )
 
 
 def azure_metrics(stats: AzureStats) -> Iterator[Metric]:
