@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from exporter.azure.arm import list_paged
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.source import Issue
+from exporter.core.subscription_health import merge_health
 from exporter.sources.subscriptions.model import Snapshot
 from exporter.sources.subscriptions.parse import parse
 
@@ -30,7 +31,9 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
             ctx.problem(
                 Reason.FORBIDDEN, "configured subscription not visible to the identity", subscription=missing
             )
-        snapshot = Snapshot(tuple(s for s in snapshot.subscriptions if s.subscription_id in explicit))
+        previous = ctx.previous.subscription_health if ctx.previous is not None else ()
+        health = merge_health(explicit, explicit - visible, previous, ctx.now())
+        snapshot = Snapshot(tuple(s for s in snapshot.subscriptions if s.subscription_id in explicit), health)
     if not items and not explicit:
         raise PayloadError("the identity sees no subscription", Reason.FORBIDDEN)
     return snapshot

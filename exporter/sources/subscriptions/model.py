@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from exporter.core.subscription_health import SubscriptionHealth
+
 # SubscriptionState in the ARM resources spec.
 STATES = ("Enabled", "Warned", "PastDue", "Disabled", "Deleted")
 
@@ -19,3 +21,5 @@ class Subscription:
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     subscriptions: tuple[Subscription, ...]
+    # The configured subscriptions (azure.subscriptions), up while visible (self-metrics read this).
+    subscription_health: tuple[SubscriptionHealth, ...] = ()
