@@ -7,6 +7,8 @@ from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily
 
+from exporter.core.values import identifier
+
 
 def gauge(name: str, help_text: str, labels: Sequence[str]) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, help_text, labels=list(labels))
@@ -36,4 +38,4 @@ def timestamp(value: datetime | None) -> float | None:
 
 def lower_id(resource_id: str) -> str:
     # ARM IDs vary in case between APIs and tables; mixed case would duplicate series.
-    return resource_id.lower()
+    return identifier(resource_id)

@@ -45,14 +45,24 @@ def bounded_int(value: object) -> int | None:
     return value
 
 
-def identifier(value: object) -> str:
+def identifier(value: object, *, keep_case: bool = False) -> str:
     """An identifier as every source turns it into a label or a join key: stripped and lowercased.
 
-    ARM resource ids, names, GUIDs and update names vary in case between APIs and tables and
-    sometimes carry stray whitespace (an update name with a trailing space once broke the join
-    between an update and its runs); a non-string is the empty identifier.
+    ARM resource ids, names, GUIDs and regions vary in case between APIs and tables and sometimes
+    carry stray whitespace (an update name with a trailing space once broke the join between an
+    update and its runs); a non-string is the empty identifier. `keep_case` is for the few labels
+    documented to keep the producer's case because operators paste them back (IMDS EventIds and
+    VM names, Azure Stack update names such as ``Microsoft1.2408.0.19``): stripped only, and joined
+    on `join_key`.
     """
-    return value.strip().lower() if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return value.strip() if keep_case else value.strip().lower()
+
+
+def join_key(value: str) -> str:
+    """The key two identifiers are matched on, whichever case each API wrote them in."""
+    return identifier(value)
 
 
 def text(value: object) -> str:

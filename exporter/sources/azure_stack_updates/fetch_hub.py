@@ -21,6 +21,7 @@ from azure.core.exceptions import HttpResponseError
 from exporter.azure.arm import get_json, list_paged
 from exporter.azure.clients import USER_AGENT
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
+from exporter.core.values import identifier
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
     HubDiscovery,
@@ -143,7 +144,7 @@ def read_stamp(
     data = build_data(location, updates, runs, settings.max_updates)
     stamp = Stamp(
         platform=HUB,
-        name=target.label or discovery.region.lower(),
+        name=target.label or identifier(discovery.region),
         key=target.endpoint.lower(),
         endpoint=target.endpoint,
         api_version=api_version,

@@ -17,6 +17,7 @@ from azure.core.exceptions import HttpResponseError
 
 from exporter.azure import resource_graph
 from exporter.azure.arm import get_json
+from exporter.core.values import join_key
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
     Location,
@@ -122,11 +123,11 @@ def _by_cluster(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str
 
 def _bounded_runs(runs: list[Run], updates: list[Update], max_runs: int) -> list[Run]:
     """The same bound the ARM path applies by reading only some updates' runs."""
-    names = {u.name for u in run_candidates(updates, max_runs)}
+    names = {join_key(u.name) for u in run_candidates(updates, max_runs)}
     if not updates:  # Resource Graph may show runs before their update: newest updates win
         ordered = sorted({r.update for r in runs}, key=lambda n: version_key("", n), reverse=True)
-        names = set(ordered[:max_runs])
-    return [r for r in runs if r.update in names]
+        names = {join_key(n) for n in ordered[:max_runs]}
+    return [r for r in runs if join_key(r.update) in names]
 
 
 def _stamp(

@@ -15,7 +15,7 @@ from typing import Any
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso, parse_iso_duration
-from exporter.core.values import text
+from exporter.core.values import identifier, text
 from exporter.sources.azure_stack_updates.model import Location, Run, Step, Update
 from exporter.sources.azure_stack_updates.model_states import (
     FINISHED_RUN_STATES,
@@ -69,9 +69,15 @@ def cluster_id(resource_id: object) -> str | None:
         return None
     m = re.match(
         r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.azurestackhci/clusters/[^/]+)",
-        resource_id.lower(),
+        identifier(resource_id),
     )
     return m.group(1) if m else None
+
+
+def _update_name(segment: str | None) -> str | None:
+    """The `update` label: Azure's case kept (a version), whitespace stripped (see identifier)."""
+    name = identifier(segment, keep_case=True)
+    return name or None
 
 
 def _version_from_name(name: str) -> str:
@@ -143,9 +149,9 @@ def parse_location(item: Mapping[str, Any], platform: str, issues: list[Issue]) 
 def parse_update(item: Mapping[str, Any], platform: str, issues: list[Issue]) -> Update | None:
     props = properties(item)
     rid = item.get("id")
-    name = id_segment(rid, "updates")
+    name = _update_name(id_segment(rid, "updates"))
     if name is None:
-        leaf = _text(item.get("name")).rsplit("/", 1)[-1]
+        leaf = identifier(_text(item.get("name")).rsplit("/", 1)[-1], keep_case=True)
         issues.append(
             Issue(
                 f"update-id:{leaf}",
@@ -193,8 +199,8 @@ def parse_step(obj: object, depth: int = 0, budget: list[int] | None = None) -> 
 def parse_run(item: Mapping[str, Any], platform: str, issues: list[Issue]) -> Run | None:
     props = properties(item)
     rid = item.get("id")
-    update = id_segment(rid, "updates")
-    run_id = id_segment(rid, "updateRuns")
+    update = _update_name(id_segment(rid, "updates"))
+    run_id = identifier(id_segment(rid, "updateRuns")) or None
     if update is None or run_id is None:
         issues.append(
             Issue(
@@ -229,7 +235,7 @@ def parse_run(item: Mapping[str, Any], platform: str, issues: list[Issue]) -> Ru
             duration = reported
         elif started is not None and ended is not None:
             duration = max(0.0, (ended - started).total_seconds())
-    return Run(update, run_id.lower(), state, started, ended, duration, progress)
+    return Run(update, run_id, state, started, ended, duration, progress)
 
 
 def _end_time(

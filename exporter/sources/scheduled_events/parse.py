@@ -11,7 +11,7 @@ from typing import Any
 from exporter.core.errors import PayloadError, Reason, describe
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso, parse_rfc1123
-from exporter.core.values import bounded_int, preview
+from exporter.core.values import bounded_int, identifier, preview
 from exporter.sources.scheduled_events.model import EVENT_STATUSES, EVENT_TYPES, ScheduledEvent, Snapshot
 
 # Fields every api-version since 2017-08-01 sends; Description, EventSource and
@@ -88,8 +88,7 @@ def _incarnation(value: object, issues: list[Issue]) -> int | None:
 
 
 def _event(raw: dict[str, Any], index: int, issues: list[Issue]) -> ScheduledEvent:
-    event_id = raw.get("EventId")
-    event_id = event_id if isinstance(event_id, str) else ""
+    event_id = identifier(raw.get("EventId"), keep_case=True)
     ref = event_id or f"#{index}"
     missing = [name for name in REQUIRED_FIELDS if name not in raw or raw[name] is None]
     if missing:
@@ -145,7 +144,7 @@ def _event(raw: dict[str, Any], index: int, issues: list[Issue]) -> ScheduledEve
 
 def _resources(value: object, ref: str, issues: list[Issue]) -> tuple[str, ...]:
     items = value if isinstance(value, list) else []
-    names = tuple(dict.fromkeys(item for item in items if isinstance(item, str) and item))
+    names = tuple(dict.fromkeys(n for n in (identifier(i, keep_case=True) for i in items) if n))
     if value is not None and (not isinstance(value, list) or len(names) < len(set(map(repr, items)))):
         issues.append(
             Issue(

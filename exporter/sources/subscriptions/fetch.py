@@ -8,6 +8,7 @@ from exporter.azure.arm import list_paged
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.source import Issue
 from exporter.core.subscription_health import merge_health
+from exporter.core.values import identifier
 from exporter.sources.subscriptions.model import Snapshot
 from exporter.sources.subscriptions.parse import parse
 
@@ -24,7 +25,7 @@ def fetch(ctx: FetchContext[Options, Snapshot]) -> Snapshot:
     issues: list[Issue] = []
     snapshot = parse(items, issues)
     ctx.report(issues)
-    explicit = {s.lower() for s in ctx.azure.cfg.subscriptions}
+    explicit = {identifier(s) for s in ctx.azure.cfg.subscriptions}
     if explicit:
         visible = {s.subscription_id for s in snapshot.subscriptions}
         for missing in sorted(explicit - visible):

@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter.core.errors import PayloadError, Reason
-from exporter.core.families import lower_id
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso
-from exporter.core.values import count, finite, preview
+from exporter.core.values import count, finite, identifier, preview
 from exporter.sources.vmss_os_upgrades.model import (
     CODES,
     MODES,
@@ -90,7 +89,7 @@ def parse_scale_set(row: object, issues: list[Issue], expect_tag: str | None = N
     if not isinstance(row, Mapping):
         issues.append(Issue("row", Reason.MALFORMED_PAYLOAD, "Resource Graph row is not an object; skipped"))
         return None
-    match = _VMSS_ID.match(lower_id(_text(row.get("id"))))
+    match = _VMSS_ID.match(identifier(row.get("id")))
     if match is None:
         issues.append(
             Issue("row:id", Reason.MISSING_FIELD, "scale set row without a scale-set resource id; skipped")
@@ -114,7 +113,7 @@ def parse_scale_set(row: object, issues: list[Issue], expect_tag: str | None = N
         subscription_id=match.group("sub"),
         resource_group=match.group("rg"),
         name=match.group("name"),
-        location=_text(row.get("location")).lower(),
+        location=identifier(row.get("location")),
         capacity=capacity,
         orchestration_mode=_text(row.get("orchestrationMode")) or "Uniform",
         mode=mode,

@@ -10,8 +10,10 @@ import pytest
 
 from exporter.core.errors import Reason
 from exporter.core.source import Issue
+from exporter.core.values import join_key
+from exporter.sources.azure_stack_updates.model import run_candidates, runs_by_update
 from exporter.sources.azure_stack_updates.model_states import HUB
-from exporter.sources.azure_stack_updates.parse import parse_location, parse_run
+from exporter.sources.azure_stack_updates.parse import parse_location, parse_run, parse_update
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "azure_stack_updates"
 
@@ -54,3 +56,25 @@ def test_huge_numbers_as_versions_become_empty_text():
     location = {"id": "x", "properties": props}
     parsed = parse_location(location, HUB, [])
     assert (parsed.current_version, parsed.current_oem_version) == ("", "")
+
+
+def test_update_name_with_stray_whitespace_still_joins_its_runs():
+    """Issue 9 class 9: identifiers are normalised the same way on both sides of a join."""
+    updates = json.loads((PAYLOADS / "azurestack-updates.json").read_text())["value"]
+    item = next(u for u in updates if u["id"].endswith("/Microsoft1.2408.0.19"))
+    item["id"] += " "  # as one stamp wrote it
+    run = runs()[0]
+    assert "/updates/Microsoft1.2408.0.19/" in run["id"]
+    run["id"] = run["id"].replace("/updates/Microsoft1.2408.0.19/", "/updates/ Microsoft1.2408.0.19/")
+    run["id"] = run["id"].replace("/updateRuns/", "/updateRuns/ ").upper().replace("MICROSOFT1", "Microsoft1")
+    update = parse_update(item, HUB, [])
+    parsed = parse_run(run, HUB, [])
+    assert update is not None
+    assert parsed is not None
+    assert update.name == parsed.update == "Microsoft1.2408.0.19"
+    assert parsed.run_id == parsed.run_id.strip().lower()
+    assert [u.name for u in run_candidates([update], 5)] == ["Microsoft1.2408.0.19"]
+    assert runs_by_update([parsed])[join_key(update.name)] == (parsed,)
+    lowered = parse_run({**run, "id": run["id"].replace("Microsoft1", "microsoft1")}, HUB, [])
+    assert lowered is not None
+    assert join_key(lowered.update) == join_key(update.name)
