@@ -47,3 +47,14 @@ def test_absurd_instance_count_is_counted_and_taken_as_zero(value):
     assert parsed.latest.progress.failed == 0
     assert parsed.latest.progress.successful == 4
     assert [i.reason for i in issues] == [Reason.MALFORMED_PAYLOAD]
+
+
+@pytest.mark.parametrize(
+    ("gone", "eligible", "mass"),
+    [(1, 1, True), (5, 5, True), (1, 5, False), (2, 3, False), (3, 5, True), (3, 6, False), (0, 0, False)],
+)
+def test_mass_not_found_is_all_or_most_eligible_scale_sets(gone, eligible, mass):
+    """Issue 9 class 3: a deleted set or two is the estate changing; most of them is Compute broken."""
+    from exporter.sources.vmss_os_upgrades.fetch_merge import is_mass_not_found
+
+    assert is_mass_not_found(gone, eligible) is mass
