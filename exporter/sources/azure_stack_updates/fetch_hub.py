@@ -152,6 +152,7 @@ def read_stamp(
         api_up=True,
         api_consecutive_failures=0,
         discovery=discovery,
+        api_last_success=ctx.now(),
     )
     return stamp, issues
 

@@ -10,7 +10,7 @@ table is observed rather than documented and may lag ARM by minutes (§2.5).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import HttpResponseError
@@ -83,9 +83,9 @@ def read_cluster(
     updates, runs = read_updates_and_runs(
         client, cluster, settings.api_version, LOCAL, previous_runs, settings.max_runs, issues
     )
-    return _stamp(
-        cluster, ctx.azure.cloud.arm_endpoint, settings.api_version, summary, updates, runs, settings
-    ), issues
+    endpoint = ctx.azure.cloud.arm_endpoint
+    stamp = _stamp(cluster, endpoint, settings.api_version, summary, updates, runs, settings)
+    return replace(stamp, api_last_success=ctx.now()), issues
 
 
 def read_fleet(
@@ -108,7 +108,8 @@ def read_fleet(
         ]
         runs = _bounded_runs(runs, updates, settings.max_runs)
         summary = summaries[0] if summaries else None
-        out.append((_stamp(cluster, RESOURCE_GRAPH, "", summary, updates, runs, settings), issues))
+        stamp = _stamp(cluster, RESOURCE_GRAPH, "", summary, updates, runs, settings)
+        out.append((replace(stamp, api_last_success=ctx.now()), issues))
     return out
 
 

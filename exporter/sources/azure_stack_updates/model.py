@@ -125,6 +125,8 @@ class Stamp:
     api_up: bool
     api_consecutive_failures: int
     discovery: HubDiscovery | None = None
+    # When the stamp's update API was last read successfully (kept while it fails).
+    api_last_success: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
