@@ -9,7 +9,6 @@ once until it encodes again; every other source is still served.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client.metrics_core import Metric
@@ -33,20 +32,12 @@ class Fixed(Collector):
         return iter(self._families)
 
 
-_failing: set[str] = set()
-_failing_lock = threading.Lock()
-
-
 def encode_source(state: SourceState, families: Iterable[Metric], encoder: Encoder) -> bytes:
     """`families` of `state`'s source encoded, or b"" (counted, logged once) if that fails."""
     try:
         data = encoder(Fixed(families))
     except Exception as exc:  # the boundary: any encoder failure stays in this source
-        state.count_encode_failure()
-        with _failing_lock:
-            first = state.name not in _failing
-            _failing.add(state.name)
-        if first:
+        if state.count_encode_failure():
             # One line with the traceback when it starts, none while it persists.
             log.error(  # noqa: TRY400 - exc_info is passed explicitly
                 "source left out of the exposition: its series cannot be encoded source=%s error=%r",
@@ -55,9 +46,6 @@ def encode_source(state: SourceState, families: Iterable[Metric], encoder: Encod
                 exc_info=exc,
             )
         return b""
-    with _failing_lock:
-        recovered = state.name in _failing
-        _failing.discard(state.name)
-    if recovered:
+    if state.clear_encode_failure():
         log.info("source encodes again source=%s", state.name)
     return data

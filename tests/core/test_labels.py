@@ -97,3 +97,22 @@ def test_cached_source_that_cannot_be_encoded_is_counted_once_per_snapshot():
     for _ in range(3):
         renderer.render(generate_latest, CONTENT_TYPE_PLAIN_0_0_4)
     assert runners[0].state.view().encode_failures == 2
+
+
+def test_recovery_is_logged_and_a_new_episode_logs_again(caplog):
+    broken = {"now": True}
+
+    def flaky(snap: Snap, now: datetime) -> Iterator[Metric]:
+        yield from (unencodable if broken["now"] else named("ok", "fine"))(snap, now)
+
+    renderer, _ = renderer_for(flaky, uses_now=True)
+    with caplog.at_level(logging.INFO, logger="exporter.render"):
+        for state in (True, True, False, False, True):
+            broken["now"] = state
+            renderer.render(generate_latest, CONTENT_TYPE_PLAIN_0_0_4)
+    messages = [r.getMessage().split(" source=")[0] for r in caplog.records]
+    assert messages == [
+        "source left out of the exposition: its series cannot be encoded",
+        "source encodes again",
+        "source left out of the exposition: its series cannot be encoded",
+    ]
