@@ -7,8 +7,6 @@ from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily
 
-from exporter.core.values import identifier
-
 
 def gauge(name: str, help_text: str, labels: Sequence[str]) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, help_text, labels=list(labels))
@@ -34,8 +32,3 @@ def add_state(
 
 def timestamp(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
-
-
-def lower_id(resource_id: str) -> str:
-    # ARM IDs vary in case between APIs and tables; mixed case would duplicate series.
-    return identifier(resource_id)
