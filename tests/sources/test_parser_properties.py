@@ -5,10 +5,13 @@ thorough run, deselected by default, tries SLOW_EXAMPLES random cases per entry:
 
     .venv/bin/python -m pytest -m slow tests/sources/test_parser_properties.py -q
     PROPERTY_EXAMPLES=1000 .venv/bin/python -m pytest -m slow tests/sources/test_parser_properties.py
+
+Add ``-o log_cli=true --log-cli-level=INFO`` to see how many cases each entry ran.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import partial
 
@@ -21,6 +24,7 @@ from exporter.core.encode import Fixed
 from exporter.core.labels import sanitise
 from tests.sources.properties import PARSERS, ParserEntry
 
+log = logging.getLogger(__name__)
 DEFAULT_EXAMPLES = 100
 # PROPERTY_EXAMPLES overrides the thorough budget (e.g. a quick 1,000 while working on a parser).
 SLOW_EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "10000"))
@@ -36,7 +40,10 @@ def check(entry: ParserEntry, payload: object) -> None:
         encode(Fixed(families))
 
 
-def run(entry: ParserEntry, examples: int, *, derandomize: bool) -> None:
+def run(entry: ParserEntry, examples: int, *, derandomize: bool) -> int:
+    """Runs the property for `examples` generated cases; returns how many cases were tried."""
+    tried = [0]
+
     @settings(
         max_examples=examples,
         deadline=None,
@@ -46,9 +53,12 @@ def run(entry: ParserEntry, examples: int, *, derandomize: bool) -> None:
     )
     @given(entry.payloads)
     def property_holds(payload: object) -> None:
+        tried[0] += 1
         check(entry, payload)
 
     property_holds()
+    log.info("property held entry=%s cases=%d", entry.name, tried[0])
+    return tried[0]
 
 
 @pytest.mark.parametrize("entry", PARSERS, ids=[e.name for e in PARSERS])
@@ -59,7 +69,7 @@ def test_parsers_raise_only_project_errors_and_translate_output_encodes(entry: P
 @pytest.mark.slow
 @pytest.mark.parametrize("entry", PARSERS, ids=[e.name for e in PARSERS])
 def test_parsers_thoroughly(entry: ParserEntry) -> None:
-    run(entry, SLOW_EXAMPLES, derandomize=False)
+    assert run(entry, SLOW_EXAMPLES, derandomize=False) >= SLOW_EXAMPLES
 
 
 def test_every_registered_source_with_parsers_is_in_the_table() -> None:
