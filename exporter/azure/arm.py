@@ -1,10 +1,16 @@
-"""Raw ARM GETs with the ARM error envelope and `nextLink` paging (reference §7.1)."""
+"""Raw ARM GETs with the ARM error envelope and `nextLink` paging (reference §7.1).
+
+Paging links are a trust boundary: the request carries a bearer token, so a ``nextLink`` is only
+followed on the scheme, host and port of the endpoint that issued it (`same_origin`). Anything
+else is a ``malformed_payload`` and never a request.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from azure.core.exceptions import HttpResponseError, map_error
 from azure.core.rest import HttpRequest
@@ -28,17 +34,42 @@ def get_json(
         raise HttpResponseError(response=response, error_format=ARMErrorFormat)
     try:
         body = json.loads(response.text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested beyond recursion
         raise PayloadError(f"response of {request.url.split('?')[0]} is not JSON") from exc
     if not isinstance(body, dict):
         raise PayloadError(f"response of {request.url.split('?')[0]} is not a JSON object")
     return body
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number
+        return (scheme, "\0invalid", None)
+    return (scheme, (parts.hostname or "").lower(), port)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def same_origin(link: object, issuer: str) -> bool:
+    """True if paging `link` (absolute, or relative to `issuer`) stays on `issuer`'s scheme, host
+    and port: the only links a bearer token may follow."""
+    if not isinstance(link, str) or not link:
+        return False
+    return _origin(urljoin(issuer, link)) == _origin(issuer)
+
+
 def list_paged(client: ARMPipelineClient[Any, Any], path: str, api_version: str) -> Iterator[dict[str, Any]]:
-    """Every item of an ARM list, following `nextLink` verbatim until absent/null/empty."""
+    """Every item of an ARM list, following `nextLink` verbatim until absent/null/empty.
+
+    A nextLink to another host (or not a string) raises PayloadError before any request is sent.
+    """
     url: str | None = path
     params: dict[str, str] | None = {"api-version": api_version}
+    issuer = client.format_url(path)
     for _ in range(MAX_PAGES):
         if not url:
             return
@@ -49,4 +80,6 @@ def list_paged(client: ARMPipelineClient[Any, Any], path: str, api_version: str)
         yield from (item for item in value if isinstance(item, dict))
         # nextLink already carries api-version and $skiptoken.
         url, params = page.get("nextLink") or None, None
+        if url and not same_origin(url, issuer):
+            raise PayloadError(f"nextLink of {path} leaves {urlsplit(issuer).netloc}; not followed")
     raise PayloadError(f"{path}: more than {MAX_PAGES} pages")

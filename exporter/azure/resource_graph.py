@@ -46,7 +46,10 @@ def _query_scope(client: Any, kql: str, subscriptions: list[str] | None) -> list
     skip_token: str | None = None
     for _ in range(MAX_PAGES):
         options = QueryRequestOptions(top=PAGE_SIZE, skip_token=skip_token, result_format="objectArray")
-        response = client.resources(QueryRequest(subscriptions=subscriptions, query=kql, options=options))
+        try:
+            response = client.resources(QueryRequest(subscriptions=subscriptions, query=kql, options=options))
+        except RecursionError as exc:  # the SDK's json.loads on a body nested beyond the limit
+            raise PayloadError("Resource Graph returned JSON nested too deeply") from exc
         if response is None:  # a 200 with an empty body deserialises to None
             raise PayloadError("Resource Graph returned an empty body")
         data = response.data

@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from exporter.azure.policies import AzureStats
 from exporter.core import selfmetrics
 from exporter.core.errors import Reason
+from exporter.core.labels import sanitise
 from exporter.core.sharding import Shard
 from exporter.core.state import SourceState, StateView
 
@@ -57,8 +58,9 @@ class ExporterCollector(Collector):
         if snapshot is None:
             return []
         try:
-            # Materialised first so a translate bug cannot leave half a source in the output.
-            return list((translate or state.spec.translate)(snapshot, now))
+            # Materialised first so a translate bug cannot leave half a source in the output;
+            # label values are made encodable here, once for every source.
+            return sanitise((translate or state.spec.translate)(snapshot, now))
         except Exception as exc:  # noqa: BLE001 - counted every scrape, logged once per snapshot
             state.count_error(Reason.INTERNAL)
             self._log_translate_failure(state.name, snapshot, exc)
@@ -75,6 +77,7 @@ class ExporterCollector(Collector):
         yield selfmetrics.build_info(self._revision)
         yield selfmetrics.shard_info(self._shard)
         yield from selfmetrics.source_metrics(views)
+        yield from selfmetrics.subscription_metrics(views)
         yield from selfmetrics.azure_metrics(self._stats)
 
     def collect(self) -> Iterator[Metric]:

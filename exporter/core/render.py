@@ -10,6 +10,11 @@ one after the other. Gzip members may be concatenated (RFC 1952 §2.2; Go's gzip
 Prometheus, reads multi-member bodies), so a gzip body is the cached members with the live
 parts compressed in between.
 
+Each source's encoding, static and live, runs inside the containment boundary
+(`exporter.core.containment`): a source whose families cannot be encoded is left out of the
+body and counted, never failing the endpoint. A failed static encoding is counted once per
+snapshot (like its bytes, the failure is cached); a failed live part once per scrape.
+
 The body is byte for byte what prometheus-client renders from the full registry (runtime
 collectors, then every source's families, then the self-metrics): tests compare them.
 """
@@ -31,6 +36,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from exporter.core.collector import ExporterCollector
+from exporter.core.containment import Fixed, contained, encode_failed, encoded
 from exporter.core.encode import EOF_LINE, encode_both, encode_family
 from exporter.core.source import AnySpec
 from exporter.core.state import SourceState
@@ -79,16 +85,11 @@ class Exposition:
     """A snapshot's static families encoded in every cached format, published with the snapshot."""
 
     formats: dict[str, Encoded]
+    # The static families could not be encoded: the source is left out until its next snapshot.
+    left_out: bool = False
 
 
-class _Fixed(Collector):
-    """Lets an encoder render a fixed list of families."""
-
-    def __init__(self, families: Iterable[Metric]) -> None:
-        self._families = list(families)
-
-    def collect(self) -> Iterator[Metric]:
-        return iter(self._families)
+LEFT_OUT = Exposition({}, left_out=True)
 
 
 class FamilyFilter(Collector):
@@ -159,11 +160,20 @@ class Renderer:
 
     def encode(self, state: SourceState, snapshot: object) -> Exposition | None:
         """The static part of a fresh snapshot, for the refresh thread to publish with it."""
-        static, _ = split(state.spec)
+        static, dynamic = split(state.spec)
         if static is None:
             return None
         now = self._collector.now()
-        return encode_families(self._collector.source_families(state, snapshot, now, static))
+        families = self._collector.source_families(state, snapshot, now, static)
+        try:
+            exposition = encode_families(families)
+        except Exception as exc:  # noqa: BLE001 - the containment boundary: counted, logged once
+            encode_failed(state, exc)
+            return LEFT_OUT
+        if dynamic is None:
+            # A source with a live part has encoded again only once that part does too.
+            encoded(state)
+        return exposition
 
     def _exposition(self, state: SourceState, snapshot: object, published: object) -> Exposition | None:
         if isinstance(published, Exposition):
@@ -196,6 +206,26 @@ class Renderer:
             self._runtime_cache[fmt] = (now, chunks)
         return chunks
 
+    def _per_scrape(
+        self,
+        state: SourceState,
+        snapshot: object,
+        now: datetime,
+        parts: tuple[Translate, ...],
+        encode_chunks: Callable[[Collector], list[bytes]],
+    ) -> list[bytes] | None:
+        """The chunks of a source's parts encoded now, or None if the source is left out."""
+
+        def encode() -> list[bytes]:
+            chunks: list[bytes] = []
+            for translate in parts:
+                chunks.extend(
+                    encode_chunks(Fixed(self._collector.source_families(state, snapshot, now, translate)))
+                )
+            return chunks
+
+        return contained(state, encode)
+
     def body(self, encoder: Encoder, content_type: str, *, gzip: bool) -> list[bytes]:
         """The /metrics body as chunks to write in order (never joined into one buffer)."""
         fmt = cached_format(content_type)
@@ -205,12 +235,11 @@ class Renderer:
         out: list[bytes] = []
         live: list[bytes] = []
 
-        def encode_live(collector: Collector) -> None:
+        def encode_chunks(collector: Collector) -> list[bytes]:
             if fmt is not None:
-                live.extend(encode_family(family, fmt == OPENMETRICS) for family in collector.collect())
-                return
+                return [encode_family(family, fmt == OPENMETRICS) for family in collector.collect()]
             data = encoder(collector)
-            live.append(data.removesuffix(EOF_LINE) if openmetrics_body else data)
+            return [data.removesuffix(EOF_LINE) if openmetrics_body else data]
 
         def flush() -> None:
             if live:
@@ -219,7 +248,7 @@ class Renderer:
 
         if self._runtime is not None:
             if fmt is None:
-                encode_live(self._runtime)
+                live.extend(encode_chunks(self._runtime))
             else:
                 live.extend(self._runtime_chunks(fmt))
         for state, view in zip(self._collector.states, views, strict=True):
@@ -229,6 +258,19 @@ class Renderer:
             exposition = None
             if fmt is not None and static is not None:
                 exposition = self._exposition(state, view.snapshot, view.exposition)
+                if exposition is not None and exposition.left_out:
+                    continue  # counted and logged when the snapshot was encoded
+            # A format we do not cache (OpenMetrics 2, text 1.0) encodes the static part now:
+            # the rare scraper pays.
+            per_scrape = tuple(
+                part for part in ((static if exposition is None else None), dynamic) if part is not None
+            )
+            chunks: list[bytes] = []
+            if per_scrape:
+                encoded_now = self._per_scrape(state, view.snapshot, now, per_scrape, encode_chunks)
+                if encoded_now is None:
+                    continue  # left out of this scrape, counted
+                chunks = encoded_now
             if exposition is not None:
                 cached = exposition.formats[fmt] if fmt is not None else None
                 if cached is not None:
@@ -237,12 +279,10 @@ class Renderer:
                         out.append(cached.gzip)
                     else:
                         out.extend(cached.chunks)
-            elif static is not None:
-                # A format we do not cache (OpenMetrics 2, text 1.0): the rare scraper pays.
-                encode_live(_Fixed(self._collector.source_families(state, view.snapshot, now, static)))
-            if dynamic is not None:
-                encode_live(_Fixed(self._collector.source_families(state, view.snapshot, now, dynamic)))
-        encode_live(_Fixed(self._collector.self_families(views)))
+            live.extend(chunks)
+        # Fresh views: encode failures counted just now show in this very scrape.
+        fresh = [state.view() for state in self._collector.states]
+        live.extend(encode_chunks(Fixed(self._collector.self_families(fresh))))
         if openmetrics_body:
             live.append(EOF_LINE)
         flush()

@@ -13,6 +13,7 @@ from exporter.azure.policies import APIS, AzureStats
 from exporter.core.errors import Reason
 from exporter.core.sharding import Shard
 from exporter.core.state import StateView
+from exporter.core.subscription_health import SubscriptionScoped, health_families
 
 PREFIX = "azure_update_exporter"
 
@@ -69,7 +70,14 @@ def source_metrics(views: Sequence[StateView]) -> Iterator[Metric]:
         "Refreshes of the source that failed in a row; 0 after a success.",
         labels=["source"],
     )
+    encode_failures = CounterMetricFamily(
+        f"{PREFIX}_source_encode_failures",
+        "Times the source's series could not be encoded and were left out of the exposition "
+        "(the other sources were still served); the cause is logged.",
+        labels=["source"],
+    )
     for view in views:
+        encode_failures.add_metric([view.name], float(view.encode_failures))
         up.add_metric([view.name], 1.0 if view.up else 0.0)
         if view.last_success is not None:
             last.add_metric([view.name], view.last_success)
@@ -80,7 +88,16 @@ def source_metrics(views: Sequence[StateView]) -> Iterator[Metric]:
         for reason in Reason:
             errors.add_metric([view.name, reason.value], float(view.errors.get(reason, 0)))
         failures.add_metric([view.name], float(view.consecutive_failures))
-    yield from (up, last, interval, duration, refreshes, errors, failures)
+    yield from (up, last, interval, duration, refreshes, errors, failures, encode_failures)
+
+
+def subscription_metrics(views: Sequence[StateView]) -> Iterator[Metric]:
+    """Per-subscription freshness of the sources whose snapshots carry it."""
+    yield from health_families(
+        (view.name, view.up, view.snapshot.subscription_health)
+        for view in views
+        if isinstance(view.snapshot, SubscriptionScoped)
+    )
 
 
 def azure_metrics(stats: AzureStats) -> Iterator[Metric]:

@@ -28,6 +28,7 @@ class StateView:
     errors: dict[Reason, int]
     consecutive_failures: int
     last_reason: Reason | None
+    encode_failures: int = 0
 
 
 @dataclass
@@ -46,6 +47,9 @@ class SourceState:
     errors: Counter[Reason] = field(default_factory=Counter)
     consecutive_failures: int = 0
     last_reason: Reason | None = None
+    # Times the source's families could not be encoded and were left out of a scrape.
+    encode_failures: int = 0
+    _encode_failing: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -89,6 +93,21 @@ class SourceState:
         with self._lock:
             self.errors[reason] += 1
 
+    def count_encode_failure(self) -> bool:
+        """Count one encode failure; True if the source encoded fine until now (log it then)."""
+        with self._lock:
+            self.encode_failures += 1
+            first = not self._encode_failing
+            self._encode_failing = True
+            return first
+
+    def clear_encode_failure(self) -> bool:
+        """The source encoded; True if it was failing until now (log the recovery)."""
+        with self._lock:
+            was_failing = self._encode_failing
+            self._encode_failing = False
+            return was_failing
+
     def view(self) -> StateView:
         with self._lock:
             return StateView(
@@ -104,4 +123,5 @@ class SourceState:
                 errors=dict(self.errors),
                 consecutive_failures=self.consecutive_failures,
                 last_reason=self.last_reason,
+                encode_failures=self.encode_failures,
             )

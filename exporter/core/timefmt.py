@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 _ISO = re.compile(
@@ -11,6 +11,7 @@ _ISO = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
+MAX_DURATION_SECONDS = 100 * 365.25 * 86400
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
     re.IGNORECASE,
@@ -42,8 +43,11 @@ def parse_iso(text: object) -> datetime | None:
         tz = "+00:00"
     elif ":" not in tz:
         tz = f"{tz[:3]}:{tz[3:]}"
-    parsed = datetime.fromisoformat(f"{m.group('date')}T{time_part}.{frac}{tz}")
-    return parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(f"{m.group('date')}T{time_part}.{frac}{tz}")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # month 13, or an offset past year 1/9999
+        raise ValueError(f"ISO 8601 date out of range: {text!r}") from exc
 
 
 def parse_rfc1123(text: str) -> datetime:
@@ -51,16 +55,20 @@ def parse_rfc1123(text: str) -> datetime:
     Microsoft's own samples carry wrong weekdays. Raises ValueError."""
     try:
         parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError) as exc:
+        if parsed.tzinfo is None:
+            # parsedate_to_datetime returns naive for "-0000"; RFC 1123 GMT means UTC.
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError) as exc:
         raise ValueError(f"not an RFC 1123 date: {text!r}") from exc
-    if parsed.tzinfo is None:
-        # parsedate_to_datetime returns naive for "-0000"; RFC 1123 GMT means UTC.
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def parse_iso_duration(text: object) -> float | None:
-    """`PT14H43M50.0644552S` → seconds; empty → None; raises ValueError otherwise."""
+    """`PT14H43M50.0644552S` → seconds; empty → None; raises ValueError otherwise.
+
+    Durations beyond MAX_DURATION_SECONDS are rejected (ValueError): no update runs for a
+    century, and `P99999999999D` must not overflow the caller's date arithmetic.
+    """
     if text is None or text == "":
         return None
     if not isinstance(text, str):
@@ -69,6 +77,7 @@ def parse_iso_duration(text: object) -> float | None:
     if not m or text.strip().upper() in ("P", "PT"):
         raise ValueError(f"not an ISO 8601 duration: {text!r}")
     parts = {k: float(v) if v else 0.0 for k, v in m.groupdict().items()}
-    return timedelta(
-        days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
-    ).total_seconds()
+    seconds = parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    if not seconds <= MAX_DURATION_SECONDS:  # also catches inf from a 400-digit number
+        raise ValueError(f"ISO 8601 duration out of range: {text[:40]!r}")
+    return round(seconds, 6)  # microseconds, as timedelta kept them

@@ -166,10 +166,14 @@ def arm_route(
     return wrapped
 
 
-def paged(items: Sequence[Any], req: SimRequest, page_size: int) -> dict[str, Any]:
+def paged(
+    items: Sequence[Any], req: SimRequest, page_size: int, link_base: str | None = None
+) -> dict[str, Any]:
     """One page of an ARM list: ``{"value": [...], "nextLink": <absolute URL>}``.
 
-    The offset travels in an opaque ``$skiptoken``; other query parameters are kept.
+    The offset travels in an opaque ``$skiptoken``; other query parameters are kept. The
+    nextLink points at `link_base` when given (scenario ``arm.next_link_base``), else at the
+    listener that received the request.
     """
     offset = _decode_skiptoken(req.query.get("$skiptoken"))
     page = list(items[offset : offset + max(1, page_size)])
@@ -177,8 +181,16 @@ def paged(items: Sequence[Any], req: SimRequest, page_size: int) -> dict[str, An
     if offset + len(page) < len(items):
         params = {k: v for k, v in req.query.items() if k.lower() != "$skiptoken"}
         params["$skiptoken"] = _encode_skiptoken(offset + len(page))
-        body["nextLink"] = f"{req.base_url}{req.path}?{urlencode(params, safe='$')}"
+        body["nextLink"] = (
+            f"{(link_base or req.base_url).rstrip('/')}{req.path}?{urlencode(params, safe='$')}"
+        )
     return body
+
+
+def arm_paged(items: Sequence[Any], req: SimRequest, state: ScenarioState) -> dict[str, Any]:
+    """`paged` with the scenario's ARM page size and nextLink base."""
+    arm = state.section("arm")
+    return paged(items, req, int(arm["page_size"]), arm.get("next_link_base"))
 
 
 def _encode_skiptoken(offset: int) -> str:

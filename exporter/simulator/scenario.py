@@ -46,6 +46,9 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "page_size": ((int,), 100),
         "read_bucket_size": ((int,), 250),  # ARM token bucket per principal; 0 disables
         "read_refill_per_second": (_NUM, 25),
+        # Base URL put into nextLinks instead of the listener's own (a hostile or broken ARM
+        # pointing paging at another host); null: the listener's own, as ARM does.
+        "next_link_base": ((str, type(None)), None),
     },
     "resource_graph": {
         "quota_per_5s": ((int,), 15),  # 0 disables the quota
@@ -59,6 +62,7 @@ _SUBSCRIPTION_KEYS: dict[str, tuple[type, ...]] = {
     "tenant_id": (str,),
     "quota_id": (str,),
     "spending_limit": (str,),
+    "omit": (list,),
 }
 _DATASET_KEYS: dict[str, tuple[type, ...]] = {"match": (str,), "rows": (list,), "error": (str,)}
 PACKAGED = resources.files("exporter.simulator") / "scenarios"
@@ -80,6 +84,7 @@ class SubscriptionSpec:
     tenant_id: str
     quota_id: str
     spending_limit: str
+    omit: tuple[str, ...] = ()  # wire fields left out of the body (odd ARM answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +211,7 @@ def _subscriptions(sections: dict[str, Any], problems: list[str]) -> tuple[Subsc
             tenant_id=sub.get("tenant_id", tenant),
             quota_id=sub.get("quota_id", "EnterpriseAgreement_2014-09-01"),
             spending_limit=sub.get("spending_limit", "Off"),
+            omit=tuple(sub.get("omit", ())),
         )
         if any(s.id == spec.id for s in out):
             problems.append(f"subscriptions[{i}].id: duplicate {spec.id}")

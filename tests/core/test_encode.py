@@ -18,8 +18,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as om
 from prometheus_client.samples import Sample
 
+from exporter.core.containment import Fixed as _Fixed
 from exporter.core.encode import _simple, encode_both, encode_family
-from exporter.core.render import _Fixed
 
 OPENMETRICS = partial(om.generate_latest, escaping=om.UNDERSCORES, version="1.0.0")
 VALUES = [

@@ -198,7 +198,7 @@ def test_formats_share_bytes_only_where_they_agree():
     assert text.chunks[2] is om.chunks[2]  # identical HELP/TYPE stored once
     assert text.chunks[4] != om.chunks[4]  # TYPE of a counter differs
     assert all(text.chunks[i] is om.chunks[i] for i in (1, 3, 5))  # sample lines stored once
-    from exporter.core.render import _Fixed
+    from exporter.core.containment import Fixed as _Fixed
 
     fixed = _Fixed([gauge, plain, counter])
     assert b"".join(om.chunks) + b"# EOF\n" == choose_encoder(ACCEPTS[0])[0](fixed)

@@ -41,3 +41,47 @@ def _all_sources() -> list[str]:
     from exporter.core.registry import all_specs
 
     return list(all_specs())
+
+
+class ConnectionRecorder:
+    """A TCP listener that only counts connections: the "other host" a hostile nextLink names.
+
+    Any connection at all (TLS handshake or not) would mean the exporter tried to follow it.
+    """
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"https://localhost:{self.port}"  # another host name for the same loopback
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._sock.close()
+
+
+@pytest.fixture
+def foreign_host() -> Iterator[ConnectionRecorder]:
+    recorder = ConnectionRecorder()
+    yield recorder
+    recorder.close()

@@ -221,11 +221,18 @@ def test_one_dark_stamp_keeps_its_data_and_counts_failures(
 ) -> None:
     exporter = make(local_enabled=False)
     exporter.refresh_all_once()
+    read_at = value(exporter, "azure_stack_update_api_last_success_timestamp_seconds", **hub("north"))
+    assert read_at is not None
     sim.clock.advance(10000)  # north's admin API goes dark (503) for 1000 s
     for attempt in (1, 2, 3):
+        time.sleep(0.01)
         assert exporter.refresh_all_once() == {SOURCE: True}  # south still answers
         assert value(exporter, "azure_stack_update_api_up", **hub("north")) == 0.0
         assert value(exporter, "azure_stack_update_api_consecutive_failures", **hub("north")) == attempt
+        # Partial staleness is visible per stamp: north's last success stays, south's moves on.
+        last = "azure_stack_update_api_last_success_timestamp_seconds"
+        assert value(exporter, last, **hub("north")) == read_at
+        assert value(exporter, last, **hub("south")) > read_at  # type: ignore[operator]
     # The last known state is kept: still in progress as far as anyone knows.
     assert value(exporter, "azure_stack_update_in_progress", **hub("north")) == 1.0
     assert value(exporter, "azure_stack_update_api_up", **hub("south")) == 1.0

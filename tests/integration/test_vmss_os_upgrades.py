@@ -12,6 +12,7 @@ import pytest
 from exporter.app import Exporter
 from exporter.core.errors import Reason
 from exporter.simulator import FaultRule, Simulator, start
+from tests.integration.conftest import ConnectionRecorder
 
 SOURCE = "vmss_os_upgrades"
 SUB_A = "6f1c0b0e-2c5a-4b3e-9a51-3f0d2d7c1a10"
@@ -119,10 +120,11 @@ def test_estate_through_the_real_sdk(sim: Simulator, vmss_exporter: Callable[...
     legacy = {"subscription_id": SUB_A, "resource_group": "rg-legacy", "vmss": "vmss-legacy"}
     assert sample(exporter, "azure_vmss_automatic_os_upgrade_expected", **legacy) == 1
     assert sample(exporter, "azure_vmss_automatic_os_upgrade_enabled", **legacy) == 0
-    # The deleted set answered 404 and is dropped quietly: no series, nothing counted.
+    # The deleted set answered 404 and is dropped: no series, counted as listed-but-not-found.
     gone = {"subscription_id": SUB_A, "resource_group": "rg-gone", "vmss": "vmss-gone"}
     assert sample(exporter, "azure_vmss_capacity", **gone) is None
-    assert all(errors(exporter, reason) == 0 for reason in Reason)
+    assert errors(exporter, Reason.NOT_FOUND) == 1
+    assert all(errors(exporter, reason) == 0 for reason in Reason if reason is not Reason.NOT_FOUND)
     # Requests: one Resource Graph page + 2 per eligible set (the deleted one stops after its 404).
     assert sim.requests.count("resource_graph") == 1
     assert sim.requests.count("arm.vmss.os_upgrade_history") == ELIGIBLE
@@ -338,3 +340,97 @@ def test_a_persistent_oddity_is_counted_once_not_on_every_refresh(
     for _ in range(3):
         assert exporter.refresh_all_once() == {SOURCE: True}
     assert errors(exporter, Reason.UNKNOWN_ENUM) == 1
+
+
+# --------------------------------------------------------------------------- issue 9: silent loss, links
+
+
+def health(exporter: Exporter, name: str, sub: str) -> float | None:
+    return sample(exporter, f"azure_update_exporter_subscription_{name}", source=SOURCE, subscription_id=sub)
+
+
+def test_per_subscription_freshness_shows_partial_staleness(
+    sim: Simulator, vmss_exporter: Callable[..., Exporter]
+) -> None:
+    exporter = vmss_exporter()
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    first = health(exporter, "last_success_timestamp_seconds", SUB_B)
+    assert first is not None
+    assert (health(exporter, "up", SUB_A), health(exporter, "up", SUB_B)) == (1, 1)
+    sim.state.section("vmss")["forbidden_subscriptions"] = [SUB_B]
+    time.sleep(0.01)
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    assert (health(exporter, "up", SUB_A), health(exporter, "up", SUB_B)) == (1, 0)
+    assert health(exporter, "last_success_timestamp_seconds", SUB_B) == first
+    assert health(exporter, "last_success_timestamp_seconds", SUB_A) > first  # type: ignore[operator]
+
+
+def test_listed_but_404_for_every_scale_set_is_a_failure_that_keeps_the_data(
+    sim: Simulator, vmss_exporter: Callable[..., Exporter]
+) -> None:
+    exporter = vmss_exporter(azure={"retry_total": 0})
+    sim.clock.advance(90)
+    assert exporter.refresh_all_once() == {SOURCE: True}
+    sim.faults.add(FaultRule("arm.vmss.os_upgrade_history", "status", status=404))
+    assert exporter.refresh_all_once() == {SOURCE: False}
+    assert sample(exporter, "azure_update_exporter_source_up", source=SOURCE) == 0
+    assert errors(exporter, Reason.NOT_FOUND) >= 2  # the first refresh's vmss-gone, then the mass 404
+    assert sample(exporter, "azure_vmss_os_upgrade_status", **WEB, code="RollingForward") == 1  # kept
+    assert sample(exporter, "azure_vmss_capacity", **STAGING) == 5
+    sim.faults.clear()
+    assert exporter.refresh_all_once() == {SOURCE: True}
+
+
+HISTORY_SCENARIO: dict[str, Any] = {
+    **SCENARIO,
+    "arm": {"read_bucket_size": 0, "page_size": 1},
+    "vmss": {"scale_sets": [SCENARIO["vmss"]["scale_sets"][1]]},  # api: a Completed, then a Faulted run
+}
+
+
+def test_failed_later_history_page_keeps_what_was_read_and_is_counted() -> None:
+    with start(HISTORY_SCENARIO) as paged_sim:
+        exporter = exporter_for(paged_sim)
+        paged_sim.clock.advance(90)
+        paged_sim.faults.add(FaultRule("arm.vmss.os_upgrade_history", "status", status=404, after=1))
+        assert exporter.refresh_all_once() == {SOURCE: True}
+        assert paged_sim.requests.count("arm.vmss.os_upgrade_history") == 2
+        # Page 1 (the running, faulted upgrade) is exposed; the scale set was not taken as deleted.
+        assert sample(exporter, "azure_vmss_os_upgrade_status", **API, code="Faulted") == 1
+        assert sample(exporter, "azure_vmss_capacity", **API) == 10
+        assert errors(exporter, Reason.NOT_FOUND) == 1
+        assert health(exporter, "up", SUB_A) == 0
+
+
+def test_next_link_to_another_host_is_never_followed(foreign_host: ConnectionRecorder) -> None:
+    with start(HISTORY_SCENARIO) as paged_sim:
+        paged_sim.state.section("arm")["next_link_base"] = foreign_host.base_url
+        exporter = exporter_for(paged_sim)
+        paged_sim.clock.advance(90)
+        assert exporter.refresh_all_once() == {SOURCE: True}
+        assert foreign_host.connections == 0  # not even a connection, let alone a token
+        assert paged_sim.requests.count("arm.vmss.os_upgrade_history") == 1
+        assert sample(exporter, "azure_vmss_os_upgrade_status", **API, code="Faulted") == 1  # page 1 kept
+        assert errors(exporter, Reason.MALFORMED_PAYLOAD) == 1
+
+
+def exporter_for(simulator: Simulator) -> Exporter:
+    from exporter.config import from_dict, merge
+    from exporter.demo import simulator_config
+
+    raw = simulator_config(simulator.info(), "127.0.0.1:0")
+    raw["sources"] = {name: {"enabled": name == SOURCE} for name in raw["sources"]}
+    raw["sources"][SOURCE] = {"enabled": True, "timeout": "60s"}
+    exporter = Exporter(from_dict(merge(raw, {"azure": {"retry_total": 0}})))
+    made.append(exporter)
+    return exporter
+
+
+made: list[Exporter] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_made() -> Iterator[None]:
+    yield
+    while made:
+        made.pop().stop()

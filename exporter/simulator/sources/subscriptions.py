@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.simulator.arm_helpers import arm_route, paged, require_subscription
+from exporter.simulator.arm_helpers import arm_paged, arm_route, require_subscription
 from exporter.simulator.router import Router, SimRequest, SimResponse
 from exporter.simulator.scenario import SubscriptionSpec
 from exporter.simulator.state import ScenarioState
@@ -29,7 +29,7 @@ def register(router: Router) -> None:
 
 
 def subscription_body(sub: SubscriptionSpec) -> dict[str, Any]:
-    return {
+    body = {
         "id": f"/subscriptions/{sub.id}",
         "authorizationSource": "RoleBased",
         "managedByTenants": [],
@@ -43,11 +43,12 @@ def subscription_body(sub: SubscriptionSpec) -> dict[str, Any]:
             "spendingLimit": sub.spending_limit,
         },
     }
+    return {k: v for k, v in body.items() if k not in sub.omit}
 
 
 def list_subscriptions(req: SimRequest, state: ScenarioState) -> SimResponse:
     items = [subscription_body(s) for s in state.subscriptions]
-    return SimResponse(200, paged(items, req, int(state.section("arm")["page_size"])))
+    return SimResponse(200, arm_paged(items, req, state))
 
 
 def get_subscription(req: SimRequest, state: ScenarioState) -> SimResponse:

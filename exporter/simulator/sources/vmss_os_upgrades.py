@@ -39,7 +39,7 @@ from dataclasses import MISSING, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from exporter.simulator.arm_helpers import SimError, arm_route, paged, require_subscription
+from exporter.simulator.arm_helpers import SimError, arm_paged, arm_route, require_subscription
 from exporter.simulator.errors import arm_error, arm_fault_body
 from exporter.simulator.router import Router, SimRequest, SimResponse
 from exporter.simulator.routes import resource_graph
@@ -515,7 +515,7 @@ def _ok(body: dict[str, Any]) -> SimResponse:
 
 def get_history(req: SimRequest, state: ScenarioState) -> SimResponse:
     spec = _find(req, state)
-    return _ok(paged(history(spec, state), req, int(state.section("arm")["page_size"])))
+    return _ok(arm_paged(history(spec, state), req, state))
 
 
 def get_latest(req: SimRequest, state: ScenarioState) -> SimResponse:

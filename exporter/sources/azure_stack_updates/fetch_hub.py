@@ -23,6 +23,7 @@ from exporter.azure.clients import USER_AGENT
 from exporter.core import deadline
 from exporter.core.errors import PayloadError, Reason, SourceError, reason_for_status
 from exporter.core.identity import normalise_resource_id
+from exporter.core.values import identifier
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
     HubDiscovery,
@@ -146,7 +147,7 @@ def read_stamp(
     data = build_data(location, updates, runs, settings.max_updates)
     stamp = Stamp(
         platform=HUB,
-        name=target.label or discovery.region.lower(),
+        name=target.label or identifier(discovery.region),
         key=target.endpoint.lower(),
         endpoint=target.endpoint,
         api_version=api_version,
@@ -155,6 +156,7 @@ def read_stamp(
         api_consecutive_failures=0,
         discovery=discovery,
         resource_id=normalise_resource_id(str(item.get("id") or "")),
+        api_last_success=ctx.now(),
     )
     return stamp, issues
 
@@ -197,7 +199,7 @@ def fetch_metadata(ctx: FetchContext[Any, Any], endpoint: str) -> tuple[str, str
         )
     try:
         body = response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PayloadError(f"{endpoint}/metadata/endpoints is not JSON") from exc
     return parse_metadata(body)
 

@@ -10,7 +10,7 @@ table is observed rather than documented and may lag ARM by minutes (§2.5).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import HttpResponseError
@@ -19,6 +19,7 @@ from exporter.azure import resource_graph
 from exporter.azure.arm import get_json
 from exporter.azure.clients import Scope
 from exporter.core.identity import resource_identity
+from exporter.core.values import join_key
 from exporter.sources.azure_stack_updates.fetch_read import read_updates_and_runs
 from exporter.sources.azure_stack_updates.model import (
     Location,
@@ -84,9 +85,9 @@ def read_cluster(
     updates, runs = read_updates_and_runs(
         client, cluster, settings.api_version, LOCAL, previous_runs, settings.max_runs, issues
     )
-    return _stamp(
-        cluster, ctx.azure.cloud.arm_endpoint, settings.api_version, summary, updates, runs, settings
-    ), issues
+    endpoint = ctx.azure.cloud.arm_endpoint
+    stamp = _stamp(cluster, endpoint, settings.api_version, summary, updates, runs, settings)
+    return replace(stamp, api_last_success=ctx.now()), issues
 
 
 def read_fleet(
@@ -109,7 +110,8 @@ def read_fleet(
         ]
         runs = _bounded_runs(runs, updates, settings.max_runs)
         summary = summaries[0] if summaries else None
-        out.append((_stamp(cluster, RESOURCE_GRAPH, "", summary, updates, runs, settings), issues))
+        stamp = _stamp(cluster, RESOURCE_GRAPH, "", summary, updates, runs, settings)
+        out.append((replace(stamp, api_last_success=ctx.now()), issues))
     return out
 
 
@@ -124,11 +126,11 @@ def _by_cluster(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str
 
 def _bounded_runs(runs: list[Run], updates: list[Update], max_runs: int) -> list[Run]:
     """The same bound the ARM path applies by reading only some updates' runs."""
-    names = {u.name for u in run_candidates(updates, max_runs)}
+    names = {join_key(u.name) for u in run_candidates(updates, max_runs)}
     if not updates:  # Resource Graph may show runs before their update: newest updates win
         ordered = sorted({r.update for r in runs}, key=lambda n: version_key("", n), reverse=True)
-        names = set(ordered[:max_runs])
-    return [r for r in runs if r.update in names]
+        names = {join_key(n) for n in ordered[:max_runs]}
+    return [r for r in runs if join_key(r.update) in names]
 
 
 def _stamp(

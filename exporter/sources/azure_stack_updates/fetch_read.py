@@ -10,6 +10,7 @@ from azure.mgmt.core import ARMPipelineClient
 
 from exporter.azure.arm import list_paged
 from exporter.core.source import Issue
+from exporter.core.values import join_key
 from exporter.sources.azure_stack_updates.model import Run, Update, run_candidates, runs_by_update
 from exporter.sources.azure_stack_updates.parse import parse_run, parse_update
 
@@ -37,7 +38,7 @@ def read_updates_and_runs(
     cached = runs_by_update(previous_runs)
     runs: list[Run] = []
     for update in run_candidates(updates, max_runs):
-        reuse = cached.get(update.name)
+        reuse = cached.get(join_key(update.name))
         if update.state == "Installed" and reuse and all(r.state in FINISHED for r in reuse):
             runs.extend(reuse)  # an installed update never runs again
             continue

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from exporter.core.values import join_key
 from exporter.sources.azure_stack_updates.model_states import IN_PROGRESS_LOCATION_STATES, NO_RUN_STATES
 
 
@@ -135,6 +136,8 @@ class Stamp:
     # Normalised ARM id (exporter.core.identity): the Hub update location or the Azure Local
     # cluster; "" for a Hub stamp never reached. subscription_id/resource_group come from it.
     resource_id: str = ""
+    # When the stamp's update API was last read successfully (kept while it fails).
+    api_last_success: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +198,9 @@ def exposed_runs(runs: Sequence[Run]) -> tuple[Run, ...]:
 
     latest: dict[str, Run] = {}
     for run in runs:
-        current = latest.get(run.update)
+        current = latest.get(join_key(run.update))
         if current is None or (started(run), run.run_id) > (started(current), current.run_id):
-            latest[run.update] = run
+            latest[join_key(run.update)] = run
     newest = max((started(r) for r in runs), default=floor)
     kept = [r for r in latest.values() if r.state not in ("Failed", "InProgress") or started(r) >= newest]
     kept.sort(key=lambda r: (started(r), r.run_id), reverse=True)
@@ -205,7 +208,8 @@ def exposed_runs(runs: Sequence[Run]) -> tuple[Run, ...]:
 
 
 def runs_by_update(runs: Iterable[Run]) -> dict[str, tuple[Run, ...]]:
+    """Runs by `join_key` of their update name."""
     grouped: dict[str, list[Run]] = {}
     for run in runs:
-        grouped.setdefault(run.update, []).append(run)
+        grouped.setdefault(join_key(run.update), []).append(run)
     return {k: tuple(v) for k, v in grouped.items()}

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exporter.core.errors import PayloadError, Reason
 from exporter.core.identity import normalise_resource_id
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso, parse_iso_duration
+from exporter.core.values import identifier, text
 from exporter.sources.azure_stack_updates.model import Location, Run, Step, Update
 from exporter.sources.azure_stack_updates.model_states import (
     FINISHED_RUN_STATES,
@@ -74,13 +75,19 @@ def cluster_id(resource_id: object) -> str | None:
     return m.group(1) if m else None
 
 
+def _update_name(segment: str | None) -> str | None:
+    """The `update` label: Azure's case kept (a version), whitespace stripped (see identifier)."""
+    name = identifier(segment, keep_case=True)
+    return name or None
+
+
 def _version_from_name(name: str) -> str:
     m = re.search(r"\d+(?:\.\d+)+", name)
     return m.group(0) if m else ""
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
+    return text(value)
 
 
 def _date(value: object, field_name: str, ref: str, issues: list[Issue]) -> datetime | None:
@@ -143,9 +150,9 @@ def parse_location(item: Mapping[str, Any], platform: str, issues: list[Issue]) 
 def parse_update(item: Mapping[str, Any], platform: str, issues: list[Issue]) -> Update | None:
     props = properties(item)
     rid = item.get("id")
-    name = id_segment(rid, "updates")
+    name = _update_name(id_segment(rid, "updates"))
     if name is None:
-        leaf = _text(item.get("name")).rsplit("/", 1)[-1]
+        leaf = identifier(_text(item.get("name")).rsplit("/", 1)[-1], keep_case=True)
         issues.append(
             Issue(
                 f"update-id:{leaf}",
@@ -193,8 +200,8 @@ def parse_step(obj: object, depth: int = 0, budget: list[int] | None = None) -> 
 def parse_run(item: Mapping[str, Any], platform: str, issues: list[Issue]) -> Run | None:
     props = properties(item)
     rid = item.get("id")
-    update = id_segment(rid, "updates")
-    run_id = id_segment(rid, "updateRuns")
+    update = _update_name(id_segment(rid, "updates"))
+    run_id = identifier(id_segment(rid, "updateRuns")) or None
     if update is None or run_id is None:
         issues.append(
             Issue(
@@ -229,7 +236,7 @@ def parse_run(item: Mapping[str, Any], platform: str, issues: list[Issue]) -> Ru
             duration = reported
         elif started is not None and ended is not None:
             duration = max(0.0, (ended - started).total_seconds())
-    return Run(update, run_id.lower(), state, started, ended, duration, progress)
+    return Run(update, run_id, state, started, ended, duration, progress)
 
 
 def _end_time(
@@ -244,13 +251,16 @@ def _end_time(
     # end of its failed leaf. Azure Local also has lastUpdatedTime (most recently completed step).
     if progress is not None and progress.end is not None:
         return progress.end
-    if started is not None and duration is not None:
-        return started + timedelta(seconds=duration)
+    if started is not None and duration is not None and duration < (_LAST - started).total_seconds():
+        return started + timedelta(seconds=duration)  # guarded: a start near year 9999 would overflow
     last = _date(props.get("lastUpdatedTime"), "lastUpdatedTime", ref, issues)
     if last is not None:
         return last
     ends = [s.end for s in _walk(progress) if s.end is not None] if progress is not None else []
     return max(ends) if ends else None
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 def _walk(step: Step) -> Iterable[Step]:

@@ -23,8 +23,8 @@ def parse_update_status(text: str) -> Step:
         raise PayloadError("update status XML must not carry a DTD")
     try:
         root = ET.fromstring(text)  # noqa: S314 - DTDs rejected above
-    except ET.ParseError as exc:
-        raise PayloadError(f"update status is not XML: {exc}") from exc
+    except (ET.ParseError, ValueError) as exc:  # ValueError: a lone surrogate cannot be UTF-8
+        raise PayloadError(f"update status is not XML: {type(exc).__name__}") from exc
     if root.tag != "Action":
         raise PayloadError(f"update status root is <{root.tag}>, not <Action>")
     return _step(root, root.get("Type", "Action"))

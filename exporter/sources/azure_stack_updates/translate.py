@@ -41,6 +41,12 @@ class _Families:
             "Failed reads of the stamp's update API in a row; 0 after a success.",
             STAMP,
         )
+        self.api_last_success = g(
+            "api_last_success_timestamp_seconds",
+            "Unix time of the last successful read of the stamp's update API; its data age is time() "
+            "minus this (absent until the first success).",
+            STAMP,
+        )
         self.api_info = g(
             "api_info",
             "Endpoint and api-version used for the stamp; always 1.",
@@ -117,9 +123,9 @@ class _Families:
 
     def cached(self) -> list[GaugeMetricFamily]:
         return [
-            self.api_up, self.api_failures, self.api_info, self.stamp_info, self.current_version,
-            self.location_state, self.last_success, self.in_progress, self.update_state, self.settled_updates,
-            self.update_info, self.installed,
+            self.api_up, self.api_failures, self.api_last_success, self.api_info, self.stamp_info,
+            self.current_version, self.location_state, self.last_success, self.in_progress, self.update_state,
+            self.settled_updates, self.update_info, self.installed,
             self.run_state, self.run_start, self.run_end, self.run_steps, self.current_step, self.limit,
         ]  # fmt: skip
 
@@ -162,6 +168,8 @@ def translate_static(snapshot: Snapshot) -> Iterator[Metric]:
             f.stamp_info.add_metric([*base, stamp.resource_id], 1.0)
         f.api_up.add_metric(base, 1.0 if stamp.api_up else 0.0)
         f.api_failures.add_metric(base, float(stamp.api_consecutive_failures))
+        if stamp.api_last_success is not None:
+            f.api_last_success.add_metric(base, stamp.api_last_success.timestamp())
         f.api_info.add_metric([*base, stamp.endpoint, stamp.api_version], 1.0)
         data = stamp.data
         if data is None:

@@ -8,9 +8,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from exporter.core.errors import PayloadError, Reason
+from exporter.core.errors import PayloadError, Reason, describe
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso, parse_rfc1123
+from exporter.core.values import bounded_int, identifier, preview
 from exporter.sources.scheduled_events.model import EVENT_STATUSES, EVENT_TYPES, ScheduledEvent, Snapshot
 
 # Fields every api-version since 2017-08-01 sends; Description, EventSource and
@@ -33,8 +34,8 @@ def decode(body: bytes) -> object:
         raise PayloadError("IMDS returned an empty body")
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PayloadError(f"IMDS returned a body that is not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, 5,000 digits
+        raise PayloadError(f"IMDS returned a body that is not JSON: {describe(exc)}") from exc
 
 
 def parse(payload: object, fetched_at: datetime, node: str | None = None) -> Snapshot:
@@ -71,8 +72,8 @@ def parse(payload: object, fetched_at: datetime, node: str | None = None) -> Sna
 
 
 def _incarnation(value: object, issues: list[Issue]) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
+    if bounded_int(value) is not None:
+        return bounded_int(value)
     if value is None:
         issues.append(Issue("incarnation", Reason.MISSING_FIELD, "IMDS document has no DocumentIncarnation"))
     else:
@@ -80,16 +81,15 @@ def _incarnation(value: object, issues: list[Issue]) -> int | None:
             Issue(
                 "incarnation",
                 Reason.MALFORMED_PAYLOAD,
-                "DocumentIncarnation is not an integer",
-                (("value", repr(value)[:50]),),
+                "DocumentIncarnation is not an integer within ±2**53",
+                (("value", preview(value, 50)),),
             )
         )
     return None
 
 
 def _event(raw: dict[str, Any], index: int, issues: list[Issue]) -> ScheduledEvent:
-    event_id = raw.get("EventId")
-    event_id = event_id if isinstance(event_id, str) else ""
+    event_id = identifier(raw.get("EventId"), keep_case=True)
     ref = event_id or f"#{index}"
     missing = [name for name in REQUIRED_FIELDS if name not in raw or raw[name] is None]
     if missing:
@@ -145,7 +145,7 @@ def _event(raw: dict[str, Any], index: int, issues: list[Issue]) -> ScheduledEve
 
 def _resources(value: object, ref: str, issues: list[Issue]) -> tuple[str, ...]:
     items = value if isinstance(value, list) else []
-    names = tuple(dict.fromkeys(item for item in items if isinstance(item, str) and item))
+    names = tuple(dict.fromkeys(n for n in (identifier(i, keep_case=True) for i in items) if n))
     if value is not None and (not isinstance(value, list) or len(names) < len(set(map(repr, items)))):
         issues.append(
             Issue(
@@ -209,14 +209,15 @@ def _description(text: str) -> str:
 def _duration(value: object, ref: str, issues: list[Issue]) -> int | None:
     if value is None or value == -1:
         return None  # -1 = unknown or not applicable (reference §3.2), not a duration
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
+    seconds = bounded_int(value)
+    if seconds is not None and seconds >= 0:
+        return seconds
     issues.append(
         Issue(
             f"duration:{ref}",
             Reason.MALFORMED_PAYLOAD,
             "DurationInSeconds is not a non-negative integer or -1; not exposed",
-            (("event_id", ref), ("value", repr(value)[:50])),
+            (("event_id", ref), ("value", preview(value, 50))),
         )
     )
     return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from exporter.core.subscription_health import SubscriptionHealth
+
 # SubscriptionState in the ARM resources spec.
 STATES = ("Enabled", "Warned", "PastDue", "Disabled", "Deleted")
 
@@ -28,3 +30,5 @@ class Snapshot:
     # all, stated by one replica (`counts` False on the others) so that no series is duplicated.
     counted_states: tuple[str, ...] | None = None
     counts: bool = True
+    # The configured subscriptions (azure.subscriptions), up while visible (self-metrics read this).
+    subscription_health: tuple[SubscriptionHealth, ...] = ()

@@ -30,12 +30,17 @@ Choices:
   ``azure_vmss_os_upgrades{code}`` summary counts every entry the API returns (at most five,
   within two months).
 - Per scale set, 404 from the history call means the set was deleted after discovery: it is
-  dropped quietly (and ``rollingUpgrades/latest`` is not asked). 404 from ``rollingUpgrades/latest``
-  means "never had a rolling upgrade": no rolling series. Any other failure (403 for a subscription
-  or resource group, 429 after the SDK's Retry-After retries, 5xx, timeouts) is counted once per
-  reason and subscription, and that scale set keeps its upgrade data from the previous refresh, so
-  one subscription's failure never blanks the others. Only when every eligible scale set fails does
-  the refresh fail (and the whole last good snapshot is kept).
+  dropped, counted as ``not_found`` per subscription and logged (and ``rollingUpgrades/latest`` is
+  not asked). When all, or at least three and most, eligible sets answer 404 that is a broken view
+  of Compute rather than a mass deletion: the refresh fails and the last good snapshot is kept.
+  404 from ``rollingUpgrades/latest`` means "never had a rolling upgrade": no rolling series. Any
+  other failure (403 for a subscription or resource group, 429 after the SDK's Retry-After
+  retries, 5xx, timeouts) is counted once per reason and subscription, and that scale set keeps
+  its upgrade data from the previous refresh, so one subscription's failure never blanks the
+  others; ``azure_update_exporter_subscription_up{source="vmss_os_upgrades"}`` shows which
+  subscriptions are stale. A later history page that fails (or whose nextLink leaves the ARM
+  endpoint: never followed) keeps the entries read before it. Only when every eligible scale set
+  fails does the refresh fail (and the whole last good snapshot is kept).
 - Wire leniency: ``inProgressInstanceCount``/``inprogressInstanceCount`` and ``endTime``/
   ``completedTime`` are all accepted (field names are matched case-insensitively); unknown codes,
   modes and invokers pass through as label values and are counted as ``unknown_enum``.

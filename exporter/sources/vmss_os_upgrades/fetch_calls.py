@@ -4,6 +4,8 @@ upgrade history and ``rollingUpgrades/latest`` (reference §4.1-4.3, §4.5).
 Every call (page) is counted per api. Per scale set, a 404 from the history call means the set
 was deleted after discovery (``GONE``, and ``rollingUpgrades/latest`` is not asked); a 404 from
 ``rollingUpgrades/latest`` means no rolling upgrade (None). Any other failure is a `Failure`.
+A later history page that fails, or whose nextLink leaves the ARM endpoint (never followed: the
+request would carry the bearer token), is a `Partial`: the entries read before it are kept.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from urllib.parse import quote
 
 from azure.core.exceptions import HttpResponseError
 
-from exporter.azure.arm import get_json
+from exporter.azure.arm import get_json, same_origin
 from exporter.core.errors import PayloadError, Reason, classify, describe
 from exporter.sources.vmss_os_upgrades.model import ScaleSet
 
@@ -85,16 +87,25 @@ GONE = Gone()
 
 
 @dataclass(frozen=True, slots=True)
+class Partial:
+    """History entries read before a later page failed (`failure`)."""
+
+    items: list[dict[str, Any]]
+    failure: Failure
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     gone: bool = False
-    history: list[dict[str, Any]] | Failure | None = None
+    history: list[dict[str, Any]] | Partial | Failure | None = None
     rolling: dict[str, Any] | Failure | None = None  # None: no rolling upgrade (404)
 
 
 def _failure(exc: Exception) -> Failure:
     reason = classify(exc)
-    if reason is Reason.INTERNAL and isinstance(exc, TypeError | ValueError | AttributeError):
-        reason = Reason.MALFORMED_PAYLOAD  # a body of the wrong shape
+    shape_errors = TypeError | ValueError | AttributeError | RecursionError
+    if reason is Reason.INTERNAL and isinstance(exc, shape_errors):
+        reason = Reason.MALFORMED_PAYLOAD  # a body of the wrong shape (or depth)
     return Failure(reason, describe(exc))
 
 
@@ -116,7 +127,10 @@ def _items(page: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)]
 
 
-def history_call(client: Any, scale_set: ScaleSet, calls: Calls) -> list[dict[str, Any]] | Failure | Gone:
+def history_call(
+    client: Any, scale_set: ScaleSet, calls: Calls, issuer: str
+) -> list[dict[str, Any]] | Partial | Failure | Gone:
+    """The OS upgrade history; `issuer` is the ARM endpoint its nextLinks must stay on."""
     pages, failed = 0, False
     items: list[dict[str, Any]] = []
     try:
@@ -126,9 +140,17 @@ def history_call(client: Any, scale_set: ScaleSet, calls: Calls) -> list[dict[st
             page = get_json(client, url, params)
             pages += 1
             items.extend(_items(page))
-            url, params = page.get("nextLink") or None, None
+            link = page.get("nextLink") or None
+            if link and not same_origin(link, issuer):
+                foreign = Failure(
+                    Reason.MALFORMED_PAYLOAD, "history nextLink leaves the ARM endpoint; not followed"
+                )
+                return Partial(items, foreign)
+            url, params = (link if isinstance(link, str) else None), None
     except Exception as exc:  # noqa: BLE001 - every failure is classified and counted per scale set
         failed = True
+        if pages:
+            return Partial(items, _failure(exc))  # a later page: keep what was read
         return GONE if _status(exc) == 404 else _failure(exc)
     finally:
         calls.add("compute", pages + failed)
@@ -154,7 +176,7 @@ def fetch_one(azure: AzureContext, scale_set: ScaleSet, calls: Calls, deadline: 
     except Exception as exc:  # noqa: BLE001 - e.g. a credential that cannot be built
         failure = _failure(exc)
         return Outcome(history=failure, rolling=failure)
-    history = history_call(client, scale_set, calls)
+    history = history_call(client, scale_set, calls, azure.cloud.arm_endpoint)
     if isinstance(history, Gone):
         return Outcome(gone=True)
     return Outcome(history=history, rolling=rolling_call(client, scale_set, calls))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from exporter.core.subscription_health import SubscriptionHealth
+
 MODES = ("Automatic", "Manual", "Rolling")
 # UpgradeState / RollingUpgradeStatusCode (reference §4.2): the same five values for both calls.
 CODES = ("RollingForward", "RollingBack", "Cancelled", "Completed", "Faulted")
@@ -102,3 +104,5 @@ class Snapshot:
     scale_sets: tuple[Entry, ...]
     requests: tuple[tuple[str, int], ...] = ()  # api -> calls made by the refresh
     expectation: bool = False  # expect_automatic_os_upgrade_tag was configured
+    # Per subscription with scale sets: were all its calls answered (self-metrics read this).
+    subscription_health: tuple[SubscriptionHealth, ...] = ()

@@ -17,6 +17,7 @@ from exporter.core.errors import PayloadError, Reason
 from exporter.core.identity import resource_identity
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso
+from exporter.core.values import count, finite, identifier, preview
 from exporter.sources.vmss_os_upgrades.model import (
     CODES,
     MODES,
@@ -62,12 +63,7 @@ def _bool(value: object) -> bool:
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
+    return finite(value)
 
 
 def _enum(value: str, known: Iterable[str], what: str, issues: list[Issue]) -> str:
@@ -94,7 +90,8 @@ def parse_scale_set(row: object, issues: list[Issue], expect_tag: str | None = N
         issues.append(Issue("row", Reason.MALFORMED_PAYLOAD, "Resource Graph row is not an object; skipped"))
         return None
     identity = resource_identity(_text(row.get("id")))
-    if _VMSS_ID.match(identity.resource_id) is None:
+    match = _VMSS_ID.match(identity.resource_id)
+    if match is None:
         issues.append(
             Issue("row:id", Reason.MISSING_FIELD, "scale set row without a scale-set resource id; skipped")
         )
@@ -102,14 +99,23 @@ def parse_scale_set(row: object, issues: list[Issue], expect_tag: str | None = N
     mode_text = _text(row.get("upgradeMode"))
     # upgradePolicy.mode defaults to Manual in the Compute API when the policy does not set it.
     mode = _enum(mode_text, MODES, "mode", issues) if mode_text else "Manual"
-    capacity = _number(row.get("capacity"))
+    capacity = count(row.get("capacity"))
+    if capacity is None and row.get("capacity") is not None:
+        issues.append(
+            Issue(
+                f"capacity:{identity.resource_id}",
+                Reason.MALFORMED_PAYLOAD,
+                "scale set capacity is not a count; not exposed",
+                (("value", preview(row.get("capacity"))),),
+            )
+        )
     policy = _mapping(row.get("rollingUpgradePolicy"))
     return ScaleSet(
         subscription_id=identity.subscription_id,
         resource_group=identity.resource_group,
         name=identity.name,
-        location=_text(row.get("location")).lower(),
-        capacity=int(capacity) if capacity is not None else None,
+        location=identifier(row.get("location")),
+        capacity=capacity,
         orchestration_mode=_text(row.get("orchestrationMode")) or "Uniform",
         mode=mode,
         automatic_os_upgrade=_bool(row.get("enableAutomaticOSUpgrade")),
@@ -137,18 +143,18 @@ def _count(obj: Mapping[str, Any], name: str, ref: str, issues: list[Issue]) -> 
     value = _field(obj, name)
     if value is None:
         return 0
-    number = _number(value)
-    if number is None or number < 0 or number != int(number):
+    number = count(value)
+    if number is None:
         issues.append(
             Issue(
                 f"count:{ref}:{name}",
                 Reason.MALFORMED_PAYLOAD,
                 "instance count is not a count; taken as 0",
-                (("field", name), ("value", repr(value)[:40])),
+                (("field", name), ("value", preview(value))),
             )
         )
         return 0
-    return int(number)
+    return number
 
 
 def _progress(value: object, ref: str, issues: list[Issue]) -> Progress:
@@ -171,7 +177,7 @@ def _time(value: object, ref: str, name: str, issues: list[Issue]) -> datetime |
                 f"time:{ref}:{name}",
                 Reason.MALFORMED_PAYLOAD,
                 "unparseable upgrade time; not exposed",
-                (("field", name), ("value", repr(value)[:40])),
+                (("field", name), ("value", preview(value))),
             )
         )
         return None

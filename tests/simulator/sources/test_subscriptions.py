@@ -84,3 +84,24 @@ def test_unknown_path_and_method(sim: Simulator, http: requests.Session) -> None
     assert http.get(f"{sim.base_url}/nowhere").status_code == 404
     assert http.delete(f"{sim.base_url}/subscriptions").status_code == 405
     assert sim.requests.count("unknown") == 2
+
+
+def test_next_link_base_and_omitted_fields_model_hostile_answers(http: requests.Session) -> None:
+    from exporter.simulator import start
+
+    scenario = {
+        "arm": {"page_size": 1, "next_link_base": "https://elsewhere.example:8443/"},
+        "subscriptions": [{"id": SUBS[0], "omit": ["displayName", "tenantId"]}, {"id": SUBS[1]}],
+    }
+    with start(scenario) as odd:
+        http.verify = str(odd.ca_path)
+        token = odd.credential().get_token(ARM_SCOPE).token
+        page = http.get(
+            f"{odd.base_url}/subscriptions",
+            params={"api-version": "2022-12-01"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+    assert page["nextLink"].startswith("https://elsewhere.example:8443/subscriptions?")
+    assert "displayName" not in page["value"][0]
+    assert "tenantId" not in page["value"][0]
+    assert page["value"][0]["state"] == "Enabled"

@@ -14,10 +14,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
-from exporter.azure.policies import AzureStats
 from exporter.core.errors import Reason
-from exporter.core.source import FetchContext
-from exporter.sources.subscriptions import Options
+from exporter.core.source import Issue
 from exporter.sources.subscriptions.model import STATES, Snapshot, Subscription
 from exporter.sources.subscriptions.parse import parse
 from exporter.sources.subscriptions.translate import translate
@@ -33,17 +31,6 @@ def items(name: str) -> list[dict[str, Any]]:
     return value
 
 
-def context() -> FetchContext[Options, Snapshot]:
-    return FetchContext(
-        source="subscriptions",
-        options=Options(),
-        previous=None,
-        now=lambda: NOW,
-        stats=AzureStats(),
-        timeout=10.0,
-    )
-
-
 def registry(snapshot: Snapshot) -> CollectorRegistry:
     class Scraped(Collector):
         def collect(self):  # type: ignore[no-untyped-def]
@@ -55,7 +42,9 @@ def registry(snapshot: Snapshot) -> CollectorRegistry:
 
 
 def test_documented_list_example() -> None:
-    snapshot = parse(items("arm-subscriptions-list.json"), context())
+    issues: list[Issue] = []
+    snapshot = parse(items("arm-subscriptions-list.json"), issues)
+    assert issues == []
     assert snapshot.subscriptions == (
         Subscription(
             "291bba3f-e0a5-47bc-a099-3bdcb2a50a05",
@@ -83,17 +72,21 @@ def test_documented_list_example() -> None:
 
 
 def test_ids_are_lowercased_and_odd_items_reported_not_fatal() -> None:
-    ctx = context()
-    snapshot = parse(items("arm-subscriptions-edge.json"), ctx)
+    issues: list[Issue] = []
+    snapshot = parse(items("arm-subscriptions-edge.json"), issues)
     assert [s.subscription_id for s in snapshot.subscriptions] == [SANDBOX, PROD]
     prod = snapshot.subscriptions[1]
     assert (prod.state, prod.tenant_id) == ("PastDue", "72f988bf-86f1-41af-91ab-2d7cd011db47")
     assert snapshot.subscriptions[0].tenant_id == ""
-    assert sorted(p.reason for p in ctx.problems) == sorted([Reason.MISSING_FIELD, Reason.UNKNOWN_ENUM])
+    assert sorted((i.reason, i.key) for i in issues) == [
+        (Reason.MISSING_FIELD, f"missing:{SANDBOX}:tenantId"),
+        (Reason.MISSING_FIELD, "missing:subscriptionId"),
+        (Reason.UNKNOWN_ENUM, "state:Expired"),
+    ]
 
 
 def test_unknown_state_passes_through_as_a_label_value() -> None:
-    reg = registry(parse(items("arm-subscriptions-edge.json")))
+    reg = registry(parse(items("arm-subscriptions-edge.json"), []))
     assert (
         reg.get_sample_value("azure_subscription_state", {"subscription_id": SANDBOX, "state": "Expired"})
         == 1

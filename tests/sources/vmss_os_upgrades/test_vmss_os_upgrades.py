@@ -356,13 +356,14 @@ def sdk(status: int, name: str) -> tuple[Any, Canned]:
     ), transport
 
 
+ARM = "https://management.azure.com"
 WEB_SET = ScaleSet(SUB, "rg-web-prod", "vmss-web-prod", "westeurope", 12, "Uniform", "Rolling", True, False)
 
 
 def test_sdk_history_and_rolling_examples_round_trip_to_wire_format() -> None:
     calls = Calls()
     client, _ = sdk(200, "vmss-os-upgrade-history.json")
-    items = history_call(client, WEB_SET, calls)
+    items = history_call(client, WEB_SET, calls, ARM)
     assert items == load("vmss-os-upgrade-history.json")["value"]
     for name in ("vmss-rolling-upgrade-latest.json", "vmss-rolling-upgrade-latest-doc-sample.json"):
         client, _ = sdk(200, name)
@@ -383,7 +384,7 @@ def test_sdk_history_and_rolling_examples_round_trip_to_wire_format() -> None:
 def test_sdk_error_examples(status: int, name: str, history_result: Any, rolling_result: Any) -> None:
     calls = Calls()
     client, transport = sdk(status, name)
-    got = history_call(client, WEB_SET, calls)
+    got = history_call(client, WEB_SET, calls, ARM)
     if isinstance(history_result, Reason):
         assert isinstance(got, Failure)
         assert got.reason is history_result
@@ -402,7 +403,7 @@ def test_sdk_error_examples(status: int, name: str, history_result: Any, rolling
 
 def test_sdk_malformed_body_is_a_malformed_payload() -> None:
     client, _ = sdk(200, "vmss-malformed-rolling-latest-array.json")
-    got = history_call(client, WEB_SET, Calls())
+    got = history_call(client, WEB_SET, Calls(), ARM)
     assert isinstance(got, Failure)
     assert got.reason is Reason.MALFORMED_PAYLOAD
 
