@@ -69,6 +69,10 @@ def test_dockerfile_matches_the_chart() -> None:
     assert values["service"]["port"] == DEFAULT_PORT
     assert 'ENTRYPOINT ["azure-update-exporter"]' in text
     assert "--require-hashes" in text
+    # The chart's pods set it too (tests/helm/test_templates.py): two glibc malloc arenas.
+    env = re.search(r"^ENV ((?:.*\\\n)*.*)$", text, re.MULTILINE)
+    assert env
+    assert "MALLOC_ARENA_MAX=2" in shlex.split(env.group(1).replace("\\\n", " "))
     for script in re.findall(r"scripts/[\w.-]+", text):
         assert (REPO_ROOT / script).is_file(), script
     labels = set(re.findall(r"org\.opencontainers\.image\.(\w+)=", text))

@@ -79,7 +79,7 @@ def test_out_of_support_alert_fires_at_support_end_and_resolves_after_upgrade(
     config = simulator_config(arc_simulator.info, address)
     config["azure"]["retry_total"] = 0
     config["sources"] = {name: {"enabled": False} for name in all_specs()}
-    config["sources"]["arc_agents"] = {"enabled": True, "interval": "1s", "timeout": "10s"}
+    config["sources"]["arc_agents"] = {"enabled": True, "interval": "1s", "timeout": "1s"}
     exp = start_exporter(ExporterProcess.serve(tmp_path / "exporter", config, address))
 
     prom = start_prometheus([exp.address], rule_files=alert_rules, alertmanager=alertmanager)

@@ -95,7 +95,7 @@ def test_failed_installation_alert_fires_and_resolves_through_alertmanager(
     config = simulator_config(um_simulator.info, address)
     config["azure"]["retry_total"] = 0
     config["sources"] = {name: {"enabled": False} for name in all_specs()}
-    config["sources"]["update_manager"] = {"enabled": True, "interval": "1s", "timeout": "10s"}
+    config["sources"]["update_manager"] = {"enabled": True, "interval": "1s", "timeout": "1s"}
     exp = start_exporter(ExporterProcess.serve(tmp_path / "exporter", config, address))
 
     prom = start_prometheus([exp.address], rule_files=alert_rules, alertmanager=alertmanager)

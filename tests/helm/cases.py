@@ -73,6 +73,13 @@ MATRIX: dict[str, dict[str, Any]] = {
             "existingSecret": "aue-sp",
         },
     },
+    "sharded": {
+        "sharding": {"enabled": True, "totalShards": 3},
+        "daemonset": {"enabled": True},
+        "serviceMonitor": {"enabled": True},
+        "prometheusRule": {"enabled": True},
+        "networkPolicy": {"enabled": True},
+    },
     "network-policy": {
         "daemonset": {"enabled": True},
         "identity": {"type": "managed_identity", "clientId": CLIENT},
@@ -84,6 +91,9 @@ MATRIX: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+# Cases that need a newer Kubernetes than Chart.yaml's kubeVersion: their oldest validated release.
+OLDEST_KUBERNETES = {"sharded": "1.28.0"}
 
 # Values the schema must reject, with a word the error must name.
 BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
@@ -100,4 +110,6 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     "replicas-not-integer": ({"replicaCount": "two"}, "replicaCount"),
     "web-config-without-secret": ({"webConfig": {"enabled": True}}, "existingSecret"),
     "node-set-by-hand": ({"daemonset": {"scheduledEvents": {"node": "aks-1"}}}, "scheduledEvents"),
+    "one-shard": ({"sharding": {"enabled": True, "totalShards": 1}}, "totalShards"),
+    "shards-not-integer": ({"sharding": {"enabled": True, "totalShards": "3"}}, "totalShards"),
 }

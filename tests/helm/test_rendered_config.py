@@ -4,7 +4,8 @@ The chart is rendered with values pointing at the simulator; the Deployment's an
 volumes are laid out in a temporary directory (ConfigMaps as rendered, Secrets with the
 simulator's client secret and CA), every mount path in the rendered config and args is mapped to
 that directory, and the container args and env are run with the installed
-`azure-update-exporter`: `check-config` passes, `/readyz` answers and the sources are up.
+`azure-update-exporter`: `check-config` passes, `/readyz` answers and the sources are up. With
+sharding on, two StatefulSet pods (pod-index 0 and 1) serve their shard side by side.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.e2e.harness import HOST, start_server_process
 from tests.helm.chart import FULLNAME, by_kind, render
 
 NODE = "aks-nodepool1-12345678-vmss000007"
+POD_INDEX_FIELD = "metadata.labels['apps.kubernetes.io/pod-index']"
 DS_NAME = f"{FULLNAME}-scheduled-events"
 ENTRYPOINT = str(Path(sys.executable).with_name("azure-update-exporter"))
 
@@ -66,7 +68,9 @@ class Pod:
         workload: dict[str, Any],
         secrets: dict[str, dict[str, str]],
         root: Path,
+        pod_index: int = 0,
     ) -> None:
+        self.pod_index = pod_index
         spec = workload["spec"]["template"]["spec"]
         self.container = spec["containers"][0]
         volumes = {v["name"]: v for v in spec["volumes"]}
@@ -119,18 +123,23 @@ class Pod:
             if "value" in item:
                 env[item["name"]] = item["value"]
             else:
-                assert item["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
-                env[item["name"]] = NODE
+                # What the kubelet fills in from the downward API.
+                fields = {"spec.nodeName": NODE, POD_INDEX_FIELD: str(self.pod_index)}
+                env[item["name"]] = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
         return env
+
+
+def _secrets(info: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {
+        "sim-sp": {"client-secret": info["client_secret"]},
+        "sim-ca": {"ca.crt": Path(info["ca_path"]).read_text(encoding="utf-8")},
+    }
 
 
 def _pods(sim: Simulator, root: Path) -> tuple[list[dict[str, Any]], Pod, Pod]:
     info = sim.info()
     docs = render(simulator_values(info))
-    secrets = {
-        "sim-sp": {"client-secret": info["client_secret"]},
-        "sim-ca": {"ca.crt": Path(info["ca_path"]).read_text(encoding="utf-8")},
-    }
+    secrets = _secrets(info)
     deployment = Pod(docs, by_kind(docs, "Deployment")[FULLNAME], secrets, root / "deployment")
     daemonset = Pod(docs, by_kind(docs, "DaemonSet")[DS_NAME], secrets, root / "daemonset")
     return docs, deployment, daemonset
@@ -188,3 +197,40 @@ def test_daemonset_pod_serves_only_scheduled_events_with_the_node_label(
     up = [line for line in metrics.splitlines() if line.startswith("azure_update_exporter_source_up{")]
     assert up == ['azure_update_exporter_source_up{source="scheduled_events"} 1.0'], up
     assert f'azure_scheduled_events_document_incarnation{{node="{NODE}"}}' in metrics, metrics[:3000]
+
+
+def _subscriptions(metrics: str) -> set[str]:
+    return set(re.findall(r'^azure_subscription_info\{[^}]*subscription_id="([^"]+)"', metrics, re.MULTILINE))
+
+
+def test_statefulset_pods_serve_their_own_shard(sim: Simulator, tmp_path: Path) -> None:
+    info = sim.info()
+    values = simulator_values(info) | {"sharding": {"enabled": True, "totalShards": 2}}
+    values["daemonset"] = {"enabled": False}
+    values["config"]["sources"] = {"subscriptions": {"enabled": True}}
+    docs = render(values)
+    statefulset = by_kind(docs, "StatefulSet")[FULLNAME]
+    metrics = {}
+    processes = []
+    try:
+        for index in (0, 1):
+            pod = Pod(docs, statefulset, _secrets(info), tmp_path / f"shard-{index}", pod_index=index)
+            process, url = _serve(pod, f"chart-shard-{index}", tmp_path / f"shard-{index}.log")
+            processes.append((process, url))
+        for index, (_, url) in enumerate(processes):
+            assert requests.get(f"{url}/readyz", timeout=5).status_code == 200
+            metrics[index] = requests.get(f"{url}/metrics", timeout=10).text
+    finally:
+        for process, _ in processes:
+            process.stop()
+    for index, text in metrics.items():
+        assert f'azure_update_exporter_shard_info{{shard="{index}",total_shards="2"}} 1.0' in text, text[
+            :2000
+        ]
+        assert 'azure_update_exporter_source_up{source="subscriptions"} 1.0' in text
+    # Every subscription is served by exactly one of the two pods.
+    zero, one = _subscriptions(metrics[0]), _subscriptions(metrics[1])
+    # The simulator's two subscriptions hash to different shards (rendezvous hashing is fixed).
+    assert zero, metrics[0][:2000]
+    assert one, metrics[1][:2000]
+    assert not zero & one, f"served by both shards: {zero & one}"

@@ -19,15 +19,18 @@ import pytest
 import yaml
 
 from tests.e2e.harness import require_binary
-from tests.helm.cases import CLIENT, MATRIX, TENANT
+from tests.helm.cases import CLIENT, MATRIX, OLDEST_KUBERNETES, TENANT
 from tests.helm.chart import (
+    CHART,
     CRD_KINDS,
     FULLNAME,
+    RELEASE,
     REPO_ROOT,
     by_kind,
     kubernetes_versions,
     render,
     replace_selector,
+    run_helm,
     validate_crd,
     validate_kubernetes,
 )
@@ -43,7 +46,7 @@ def rendered(case: str) -> tuple[dict[str, Any], ...]:
 
 def pod_specs(docs: tuple[dict[str, Any], ...]) -> Iterator[tuple[str, dict[str, Any]]]:
     for doc in docs:
-        if doc["kind"] in ("Deployment", "DaemonSet"):
+        if doc["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
             yield doc["metadata"]["name"], doc["spec"]["template"]["spec"]
 
 
@@ -56,7 +59,8 @@ def test_helm3_and_helm4_render_the_same(case: str) -> None:
 def test_kubernetes_objects_are_valid_for_oldest_and_newest_release(case: str) -> None:
     docs = [d for d in rendered(case) if d["kind"] not in CRD_KINDS]
     assert docs
-    for version in kubernetes_versions():
+    oldest, newest = kubernetes_versions()
+    for version in (OLDEST_KUBERNETES.get(case, oldest), newest):
         for doc in docs:
             validate_kubernetes(doc, version)
 
@@ -122,7 +126,7 @@ def test_custom_job_selector_reaches_every_rule() -> None:
         assert "azure-update-exporter.*" not in text
 
 
-@pytest.mark.parametrize("case", ["everything", "daemonset-only", "workload-identity"])
+@pytest.mark.parametrize("case", ["everything", "daemonset-only", "workload-identity", "sharded"])
 def test_default_job_selector_matches_the_monitors_job_names(case: str) -> None:
     docs = rendered(case)
     jobs = set()
@@ -185,6 +189,12 @@ def test_pods_run_with_secure_defaults(case: str) -> None:
                 assert all("tcpSocket" in p for p in probes), name
             else:
                 assert [p["httpGet"]["path"] for p in probes] == ["/healthz", "/readyz"], name
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_pod_caps_malloc_arenas(case: str) -> None:
+    for name, spec in pod_specs(rendered(case)):
+        assert {"name": "MALLOC_ARENA_MAX", "value": "2"} in spec["containers"][0]["env"], name
 
 
 def _config(docs: tuple[dict[str, Any], ...], name: str = FULLNAME) -> dict[str, Any]:
@@ -255,7 +265,82 @@ def test_secret_credential_is_a_mounted_file(case: str, key: str, file_key: str)
     credential = _config(docs)["azure"]["credential"]
     assert credential[file_key] == f"{mount['mountPath']}/{key}"
     assert credential["tenant_id"] == TENANT
-    assert "env" not in spec["containers"][0], "the secret reaches the exporter as a file only"
+    env = spec["containers"][0]["env"]
+    assert [e["name"] for e in env] == ["MALLOC_ARENA_MAX"], "the secret reaches the exporter as a file only"
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env") or []}
+
+
+def test_sharded_renders_a_statefulset_of_one_pod_per_shard() -> None:
+    docs = rendered("sharded")
+    assert not by_kind(docs, "Deployment")
+    statefulset = by_kind(docs, "StatefulSet")[FULLNAME]
+    spec = statefulset["spec"]
+    assert spec["replicas"] == 3
+    assert spec["podManagementPolicy"] == "Parallel"
+    env = _env(spec["template"]["spec"]["containers"][0])
+    assert env["AUE_SHARDING__SHARD"] == {
+        "fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}
+    }
+    assert env["AUE_SHARDING__TOTAL_SHARDS"] == "3"
+    assert "sharding" not in _config(docs), "the shard comes from the pod, not the shared ConfigMap"
+    pod_labels = spec["template"]["metadata"]["labels"]
+    services = by_kind(docs, "Service")
+    # The governing Service is headless (a DNS name per shard); the exporter Service keeps its
+    # type, since a ClusterIP cannot become headless in place on upgrade.
+    governing = services[spec["serviceName"]]
+    assert governing["spec"]["clusterIP"] == "None"
+    assert governing["spec"]["selector"].items() <= pod_labels.items()
+    assert "clusterIP" not in services[FULLNAME]["spec"]
+    assert services[FULLNAME]["spec"]["selector"].items() <= pod_labels.items()
+    # The ServiceMonitor scrapes every shard through the exporter Service's endpoints, once.
+    selector = by_kind(docs, "ServiceMonitor")[FULLNAME]["spec"]["selector"]["matchLabels"]
+    assert [n for n, s in services.items() if selector.items() <= s["metadata"]["labels"].items()] == [
+        FULLNAME
+    ]
+    budget = by_kind(docs, "PodDisruptionBudget")[FULLNAME]
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert budget["spec"]["maxUnavailable"] == 1, "a drain takes down one shard at a time"
+    policy = by_kind(docs, "NetworkPolicy")[FULLNAME]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    # scheduled_events reads its own node: the DaemonSet is never sharded.
+    daemonset = by_kind(docs, "DaemonSet")[DS_NAME]
+    assert not any(
+        name.startswith("AUE_SHARDING")
+        for name in _env(daemonset["spec"]["template"]["spec"]["containers"][0])
+    )
+    assert "replicas" not in daemonset["spec"]
+
+
+def test_sharded_pod_monitor_selects_every_shard() -> None:
+    docs = render({"sharding": {"enabled": True, "totalShards": 2}, "podMonitor": {"enabled": True}})
+    pod_labels = by_kind(docs, "StatefulSet")[FULLNAME]["spec"]["template"]["metadata"]["labels"]
+    monitor = by_kind(docs, "PodMonitor")[FULLNAME]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert monitor["spec"]["podMetricsEndpoints"][0]["relabelings"][0]["replacement"] == FULLNAME
+
+
+@pytest.mark.parametrize(("kube_version", "ok"), [("1.27.9", False), ("1.28.0", True)])
+def test_sharding_needs_kubernetes_1_28(kube_version: str, ok: bool) -> None:
+    values = {"sharding": {"enabled": True, "totalShards": 2}}
+    result = run_helm(4, "template", RELEASE, str(CHART), "--kube-version", kube_version, values=values)
+    assert (result.returncode == 0) is ok, result.stderr
+    if not ok:
+        assert "sharding.enabled needs Kubernetes 1.28 or newer" in result.stderr, result.stderr
+    unsharded = run_helm(4, "template", RELEASE, str(CHART), "--kube-version", kube_version, values={})
+    assert unsharded.returncode == 0, "only the sharded mode needs 1.28"
+
+
+def test_sharding_refuses_scheduled_events_in_the_statefulset() -> None:
+    values = {
+        "sharding": {"enabled": True, "totalShards": 2},
+        "config": {"sources": {"scheduled_events": {"enabled": True}}},
+    }
+    result = run_helm(4, "template", RELEASE, str(CHART), values=values)
+    assert result.returncode != 0
+    assert "scheduled_events reads the node it runs on and is never sharded" in result.stderr, result.stderr
 
 
 def test_network_policies() -> None:

@@ -21,6 +21,11 @@
 {{- printf "%s-scheduled-events" (include "aue.fullname" .) }}
 {{- end }}
 
+{{/* The sharded StatefulSet's governing (headless) Service. */}}
+{{- define "aue.shardsName" -}}
+{{- printf "%s-shards" (include "aue.fullname" .) }}
+{{- end }}
+
 {{- define "aue.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -105,6 +110,26 @@ app.kubernetes.io/component: scheduled-events
 {{- $cfg := dict "web" (dict "listen_address" (include "aue.listenAddress" .)) "sources" (dict "scheduled_events" $se) }}
 {{- with .Values.config.log }}{{ $_ := set $cfg "log" (deepCopy .) }}{{ end }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* Env of every pod. MALLOC_ARENA_MAX: glibc gives each thread that allocates concurrently its own
+malloc arena (up to 8 per core) and memory freed in one arena is not reused by another, so RSS grows
+with the fetch and HTTP threads; two arenas bound that growth (docs/architecture.md, measured). */}}
+{{- define "aue.commonEnv" -}}
+# Bounds RSS growth from many threads: two glibc malloc arenas, not one per thread.
+- name: MALLOC_ARENA_MAX
+  value: "2"
+{{- end }}
+
+{{/* Sharded mode's preconditions, failing the install with the reason. */}}
+{{- define "aue.checkSharding" -}}
+{{- if not (semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version) }}
+{{- fail (printf "sharding.enabled needs Kubernetes 1.28 or newer (each pod's shard is its StatefulSet pod-index label, apps.kubernetes.io/pod-index); this cluster is %s" .Capabilities.KubeVersion.Version) }}
+{{- end }}
+{{- $scheduledEvents := (default (dict) .Values.config.sources).scheduled_events }}
+{{- if and $scheduledEvents $scheduledEvents.enabled }}
+{{- fail "sharding.enabled with config.sources.scheduled_events enabled: scheduled_events reads the node it runs on and is never sharded; run it in the DaemonSet (daemonset.enabled)" }}
+{{- end }}
 {{- end }}
 
 {{- define "aue.httpScheme" -}}
