@@ -22,13 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # Per-process series: the exporter's own metrics, prometheus-client's runtime metrics, and the
 # configured run-duration limit (a setting every replica states for its own alert join).
 PER_PROCESS = ("azure_update_exporter_", "process_", "python_", "azure_stack_update_run_duration_limit")
-# Values relative to the moment of the scrape, or the moment of each process's own refresh:
-# compared by series, not by value.
-LIVE = ("azure_stack_update_run_duration_seconds", "azure_stack_update_api_last_success_timestamp_seconds")
+# Values relative to the moment of the scrape: compared by series, not by value.
+LIVE = ("azure_stack_update_run_duration_seconds",)
 EXTRA_SUBSCRIPTIONS = [f"00000000-0000-4000-8000-{i:012d}" for i in range(1, 9)]
 
-# Series whose value is the time a query ran (Resource Graph's now()), not a property of the estate.
-QUERY_TIME = {"azure_arc_agents_evaluated_timestamp_seconds"}
+# Series whose value is the time a query ran (Resource Graph's now(), the moment a stamp's API
+# answered), not a property of the estate.
+QUERY_TIME = {
+    "azure_arc_agents_evaluated_timestamp_seconds",
+    "azure_stack_update_api_last_success_timestamp_seconds",
+}
 
 
 def estate() -> dict[str, Any]:
