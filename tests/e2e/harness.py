@@ -897,3 +897,11 @@ class SimulatorProcess:
 
     def clear_faults(self) -> None:
         self._control("DELETE")
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the scenario's virtual clock forward (``POST /_sim/clock``)."""
+        response = requests.post(
+            f"{self.base_url}/_sim/clock", json={"advance": seconds}, verify=self.info["ca_path"], timeout=5
+        )
+        if response.status_code != 200:
+            raise fail(f"simulator POST /_sim/clock answered {response.status_code}: {response.text}")

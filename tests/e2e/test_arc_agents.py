@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from exporter.core.registry import all_specs
@@ -57,13 +56,6 @@ def arc_simulator(tmp_path: Path) -> Iterator[SimulatorProcess]:
         sim.stop()
 
 
-def advance(sim: SimulatorProcess, seconds: float) -> None:
-    response = requests.post(
-        f"{sim.base_url}/_sim/clock", json={"advance": seconds}, verify=sim.info["ca_path"], timeout=5
-    )
-    assert response.status_code == 200, response.text
-
-
 def test_out_of_support_alert_fires_at_support_end_and_resolves_after_upgrade(
     tmp_path: Path,
     arc_simulator: SimulatorProcess,
@@ -89,7 +81,7 @@ def test_out_of_support_alert_fires_at_support_end_and_resolves_after_upgrade(
     assert float(end["value"][1]) == 1788220800  # 2026-09-01T00:00:00Z = September 2025 + 365 days
     assert not [a for a in webhook.alerts() if a["labels"]["alertname"] == ALERT]
 
-    advance(arc_simulator, 600)  # 2026-09-01 00:05 on the simulator's clock: past the end of support
+    arc_simulator.advance_clock(600)  # 2026-09-01 00:05 on the simulator's clock: past the end of support
     firing = webhook.wait_for_alert(ALERT, "firing", labels=SQL)
     assert firing["labels"] == {
         "alertname": ALERT,
@@ -104,7 +96,7 @@ def test_out_of_support_alert_fires_at_support_end_and_resolves_after_upgrade(
     alerts = [a["labels"] for a in webhook.alerts() if a["labels"]["alertname"] == ALERT]
     assert {labels["machine"] for labels in alerts} == {"srv-sql-01"}  # srv-web-07 (1.66) is supported
 
-    advance(arc_simulator, 1300)  # past 1,800 s: automatic upgrade installed 1.67
+    arc_simulator.advance_clock(1300)  # past 1,800 s: automatic upgrade installed 1.67
     resolved = webhook.wait_for_alert(ALERT, "resolved", labels=SQL)
     assert resolved["labels"] == firing["labels"]
     [version] = prom.wait_for_query(

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
 
 from exporter.core.registry import all_specs
@@ -152,13 +151,6 @@ def exporter_config(
     return config
 
 
-def advance(sim: SimulatorProcess, seconds: float) -> None:
-    response = requests.post(
-        f"{sim.base_url}/_sim/clock", json={"advance": seconds}, verify=sim.info["ca_path"], timeout=5
-    )
-    assert response.status_code == 200, response.text
-
-
 def names(sink: WebhookSink) -> set[str]:
     return {a["labels"]["alertname"] for a in sink.alerts()}
 
@@ -195,7 +187,7 @@ def test_success_to_chat_failure_to_paging_and_maintenance_inhibition(
     sinks["chat"].wait_for_alert("AzureStackUpdateInProgress", labels={"stamp": "north"}, timeout=20)
     assert "AzureStackUpdateNeedsAttention" not in names(sinks["default"])
 
-    advance(sim, 900)  # north's run succeeds at t=600, south's fails at its last step at t=600
+    sim.advance_clock(900)  # north's run succeeds at t=600, south's fails at its last step at t=600
 
     success = sinks["chat"].wait_for_alert("AzureStackUpdateSucceeded", labels={"stamp": "north"})
     assert success["labels"] == {
@@ -252,7 +244,7 @@ def test_unreachable_admin_api_mid_update_pages_and_resolves(
     prom.wait_for_target_up(exp.address)
     prom.wait_for_query('azure_stack_update_in_progress{stamp="north"} == 1')
 
-    advance(sim, 1800)  # the admin API answers 503 for the next 30 virtual minutes
+    sim.advance_clock(1800)  # the admin API answers 503 for the next 30 virtual minutes
     firing = sinks["paging"].wait_for_alert("AzureStackUpdateApiUnreachable", labels={"stamp": "north"})
     assert firing["labels"] == {
         "alertname": "AzureStackUpdateApiUnreachable",
@@ -269,7 +261,7 @@ def test_unreachable_admin_api_mid_update_pages_and_resolves(
     assert prom.query('azure_update_exporter_source_consecutive_failures{source="azure_stack_updates"} >= 3')
     assert prom.query('azure_stack_update_in_progress{stamp="north"} == 1')
 
-    advance(sim, 1800)  # back
+    sim.advance_clock(1800)  # back
     resolved = sinks["paging"].wait_for_alert(
         "AzureStackUpdateApiUnreachable", "resolved", labels={"stamp": "north"}
     )

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.e2e import harness
 from tests.e2e.harness import Alertmanager, ExporterProcess, Prometheus, SimulatorProcess, WebhookSink
@@ -50,10 +49,7 @@ def test_freeze_imminent_alert_fires_then_resolves_when_the_event_starts(
 
         # Move Azure's clock past NotBefore: the Freeze starts (NotBefore emptied), so the
         # imminent alert resolves and the started alert takes over.
-        response = requests.post(
-            f"{sim.base_url}/_sim/clock", json={"advance": 900}, verify=sim.info["ca_path"], timeout=5
-        )
-        assert response.status_code == 200
+        sim.advance_clock(900)
         webhook.wait_for_alert("AzureScheduledEventFreezeImminent", "resolved", labels={"event_id": FREEZE})
         webhook.wait_for_alert("AzureScheduledEventStarted", "firing", labels={"event_id": FREEZE})
     finally:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from exporter.core.registry import all_specs
@@ -73,13 +72,6 @@ def um_simulator(tmp_path: Path) -> Iterator[SimulatorProcess]:
         sim.stop()
 
 
-def advance(sim: SimulatorProcess, seconds: float) -> None:
-    response = requests.post(
-        f"{sim.base_url}/_sim/clock", json={"advance": seconds}, verify=sim.info["ca_path"], timeout=5
-    )
-    assert response.status_code == 200, response.text
-
-
 def test_failed_installation_alert_fires_and_resolves_through_alertmanager(
     tmp_path: Path,
     um_simulator: SimulatorProcess,
@@ -109,7 +101,7 @@ def test_failed_installation_alert_fires_and_resolves_through_alertmanager(
     prom.wait_for_query('azure_update_manager_machine_pending_patches{machine="sql-vm-01"} == 2')
     assert not [a for a in webhook.alerts() if a["labels"]["alertname"] == ALERT]
 
-    advance(um_simulator, 200)  # the first run has failed
+    um_simulator.advance_clock(200)  # the first run has failed
     firing = webhook.wait_for_alert(ALERT, "firing", labels=labels)
     assert firing["labels"] == {
         "alertname": ALERT,
@@ -126,7 +118,7 @@ def test_failed_installation_alert_fires_and_resolves_through_alertmanager(
     )
     prom.wait_for_alert("AzureUpdateManagerScheduledRunFailed", "firing")
 
-    advance(um_simulator, 900)  # the next run installed everything
+    um_simulator.advance_clock(900)  # the next run installed everything
     resolved = webhook.wait_for_alert(ALERT, "resolved", labels=labels)
     assert resolved["labels"] == firing["labels"]
     [status] = prom.wait_for_query(

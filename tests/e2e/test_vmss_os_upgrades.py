@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from exporter.core.registry import all_specs
@@ -64,13 +63,6 @@ def vmss_simulator(tmp_path: Path) -> Iterator[SimulatorProcess]:
         sim.stop()
 
 
-def advance(sim: SimulatorProcess, seconds: float) -> None:
-    response = requests.post(
-        f"{sim.base_url}/_sim/clock", json={"advance": seconds}, verify=sim.info["ca_path"], timeout=5
-    )
-    assert response.status_code == 200, response.text
-
-
 def test_failed_instances_alert_fires_and_resolves_through_alertmanager(
     tmp_path: Path,
     vmss_simulator: SimulatorProcess,
@@ -95,7 +87,7 @@ def test_failed_instances_alert_fires_and_resolves_through_alertmanager(
     prom.wait_for_query('azure_vmss_os_upgrade_instances{vmss="vmss-web-prod", state="in_progress"} > 0')
     assert not [a for a in webhook.alerts() if a["labels"]["alertname"] == ALERT]
 
-    advance(vmss_simulator, 150)  # batch 1 failed: Faulted with 2 failed instances
+    vmss_simulator.advance_clock(150)  # batch 1 failed: Faulted with 2 failed instances
     firing = webhook.wait_for_alert(ALERT, "firing", labels=labels)
     assert firing["labels"] == {
         "alertname": ALERT,
@@ -109,7 +101,7 @@ def test_failed_instances_alert_fires_and_resolves_through_alertmanager(
     assert annotations["runbook_url"].endswith("/docs/runbooks.md#azurevmssosupgradefailedinstances")
     prom.wait_for_alert("AzureVmssOsUpgradeFaulted", "firing", labels=labels)
 
-    advance(vmss_simulator, 700)  # the platform's retry is rolling forward without failures
+    vmss_simulator.advance_clock(700)  # the platform's retry is rolling forward without failures
     resolved = webhook.wait_for_alert(ALERT, "resolved", labels=labels)
     assert resolved["labels"] == firing["labels"]
     [up] = prom.wait_for_query('azure_update_exporter_source_up{source="vmss_os_upgrades"}')
