@@ -179,6 +179,19 @@ def binary_version(path: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "unknown"
 
 
+def one_source_config(info: Mapping[str, Any], address: str, source: str, **settings: Any) -> dict[str, Any]:
+    """The simulator's exporter config with only `source` enabled (with `settings`) and no SDK
+    retries, so a faulted request fails a refresh at once instead of after back-off."""
+    from exporter.core.registry import all_specs
+    from exporter.demo import simulator_config
+
+    config = simulator_config(dict(info), address)
+    config["azure"]["retry_total"] = 0
+    config["sources"] = {name: {"enabled": False} for name in all_specs()}
+    config["sources"][source] = {"enabled": True, **settings}
+    return config
+
+
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1 (racy by nature; servers retry on EADDRINUSE)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter.core.registry import all_specs
 from tests.e2e import harness
 from tests.e2e.harness import Alertmanager, ExporterProcess, Prometheus, SimulatorProcess, WebhookSink
 
@@ -65,13 +64,8 @@ def test_out_of_support_alert_fires_at_support_end_and_resolves_after_upgrade(
     webhook: WebhookSink,
     start_prometheus: Callable[..., Prometheus],
 ) -> None:
-    from exporter.demo import simulator_config
-
     address = f"{harness.HOST}:{harness.free_port()}"
-    config = simulator_config(arc_simulator.info, address)
-    config["azure"]["retry_total"] = 0
-    config["sources"] = {name: {"enabled": False} for name in all_specs()}
-    config["sources"]["arc_agents"] = {"enabled": True, "interval": "1s", "timeout": "1s"}
+    config = harness.one_source_config(arc_simulator.info, address, "arc_agents", interval="1s", timeout="1s")
     exp = start_exporter(ExporterProcess.serve(tmp_path / "exporter", config, address))
 
     prom = start_prometheus([exp.address], rule_files=alert_rules, alertmanager=alertmanager)

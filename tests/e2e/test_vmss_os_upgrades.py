@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter.core.registry import all_specs
 from tests.e2e import harness
 from tests.e2e.harness import Alertmanager, ExporterProcess, Prometheus, SimulatorProcess, WebhookSink
 
@@ -72,13 +71,10 @@ def test_failed_instances_alert_fires_and_resolves_through_alertmanager(
     webhook: WebhookSink,
     start_prometheus: Callable[..., Prometheus],
 ) -> None:
-    from exporter.demo import simulator_config
-
     address = f"{harness.HOST}:{harness.free_port()}"
-    config = simulator_config(vmss_simulator.info, address)
-    config["azure"]["retry_total"] = 0
-    config["sources"] = {name: {"enabled": False} for name in all_specs()}
-    config["sources"]["vmss_os_upgrades"] = {"enabled": True, "interval": "1s", "timeout": "1s"}
+    config = harness.one_source_config(
+        vmss_simulator.info, address, "vmss_os_upgrades", interval="1s", timeout="1s"
+    )
     exp = start_exporter(ExporterProcess.serve(tmp_path / "exporter", config, address))
 
     prom = start_prometheus([exp.address], rule_files=alert_rules, alertmanager=alertmanager)
