@@ -110,7 +110,9 @@ def simulator(tmp: Path, spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def exporter_config(info: dict[str, Any], concurrency: int) -> dict[str, Any]:
     raw = simulator_config(info, "127.0.0.1:0")
     raw["sources"] = {name: raw["sources"][name] for name in SOURCES}
-    raw["sources"]["vmss_os_upgrades"].update({"concurrency": concurrency, "timeout": "15m"})
+    raw["sources"]["vmss_os_upgrades"].update(
+        {"concurrency": concurrency, "interval": "15m", "timeout": "15m"}
+    )
     raw["log"] = {"level": "warning"}
     return raw
 

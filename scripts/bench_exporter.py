@@ -25,6 +25,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exporter.app import Exporter
 from exporter.config import from_dict
+from exporter.core.gil import paced
+
+
+def fresh_copy(snapshot: Any) -> Any:
+    """A deep copy of `snapshot`, item by item with scrape checkpoints, as a real fetch builds
+    one between its Azure calls (each call is a checkpoint: exporter.core.gil)."""
+    if not dataclasses.is_dataclass(snapshot):
+        return copy.deepcopy(snapshot)
+    changes = {}
+    for f in dataclasses.fields(snapshot):
+        value = getattr(snapshot, f.name)
+        if isinstance(value, tuple):
+            changes[f.name] = tuple(copy.deepcopy(item) for item in paced(value, every=16))
+        else:
+            changes[f.name] = copy.deepcopy(value)
+    return dataclasses.replace(snapshot, **changes)
 
 
 def say(*parts: object) -> None:
@@ -48,7 +64,7 @@ def main() -> None:
                 last = runner.state.snapshot
 
                 def replay(ctx: Any, last: Any = last) -> Any:
-                    return copy.deepcopy(last)
+                    return fresh_copy(last)
 
                 runner.state.spec = dataclasses.replace(runner.state.spec, fetch=replay)
         started = time.time()

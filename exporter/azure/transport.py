@@ -25,6 +25,8 @@ from azure.core.pipeline.transport._requests_basic import (  # type: ignore[attr
 from requests.auth import AuthBase
 from urllib3.util.retry import Retry
 
+from exporter.core.gil import GATE
+
 if TYPE_CHECKING:
     from requests.sessions import _Settings
 
@@ -52,6 +54,13 @@ class SettledSession(requests.Session):
         )
         for prefix in ("http://", "https://"):
             self.mount(prefix, adapter)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        # Each call is a checkpoint where a refresh steps aside for a scrape (exporter.core.gil).
+        GATE.checkpoint()
+        response = super().send(request, **kwargs)
+        GATE.checkpoint()
+        return response
 
     def merge_environment_settings(
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any

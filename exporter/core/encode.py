@@ -21,6 +21,8 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from exporter.core.gil import paced
+
 EOF_LINE = b"# EOF\n"
 # Names that every escaping scheme we serve leaves untouched (no ':' either: OpenMetrics sample
 # names are escaped with the label-name rule).
@@ -42,7 +44,7 @@ def _simple(family: Metric) -> bool:
     if family.type not in _SIMPLE_TYPES or family.unit or not _LEGACY.match(family.name):
         return False
     sample_name = family.name + "_total" if family.type == "counter" else family.name
-    for sample in family.samples:
+    for sample in paced(family.samples):
         if sample.name != sample_name or sample.timestamp is not None or sample.exemplar is not None:
             return False
         if sample.native_histogram is not None:
@@ -60,7 +62,7 @@ def _value(value: float) -> str:
 def _samples(family: Metric) -> str:
     """Sample lines: the same in OpenMetrics and text for the families `_simple` accepts."""
     lines = []
-    for sample in family.samples:
+    for sample in paced(family.samples):
         labels = sample.labels
         if labels:
             pairs = ",".join(

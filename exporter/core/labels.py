@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 from prometheus_client.metrics_core import Metric
 
+from exporter.core.gil import paced
+
 # Longer values are truncated (with a trailing "…"): they only come from free text, and a
 # multi-kilobyte label hurts Prometheus and the dashboards far more than a cut one.
 MAX_LABEL_VALUE_CHARS = 1024
@@ -36,7 +38,7 @@ def sanitise(families: Iterable[Metric]) -> list[Metric]:
     """The families with every label value made safe; samples are replaced only when changed."""
     out = list(families)
     for family in out:
-        for index, sample in enumerate(family.samples):
+        for index, sample in enumerate(paced(family.samples)):
             labels = sample.labels
             if _safe(labels):
                 continue

@@ -38,6 +38,7 @@ from prometheus_client.registry import Collector
 from exporter.core.collector import ExporterCollector
 from exporter.core.containment import Fixed, contained, encode_failed, encoded
 from exporter.core.encode import EOF_LINE, encode_both, encode_family
+from exporter.core.gil import collection_paused, release
 from exporter.core.source import AnySpec
 from exporter.core.state import SourceState
 
@@ -127,18 +128,22 @@ def gzip_member(chunks: Iterable[bytes], level: int) -> bytes:
     return b"".join(parts)
 
 
-def encode_families(families: Iterable[Metric]) -> Exposition:
+def encode_families(families: list[Metric]) -> Exposition:
     """Both cached formats of `families`, sharing the bytes the formats have in common.
 
     OpenMetrics 1.0 and text 0.0.4 differ only in HELP escaping and counters' TYPE lines, so
     each family's sample lines are stored once for both. OpenMetrics first: Prometheus asks for it.
+    The list is consumed: each family is freed (in slices, `exporter.core.gil`) once encoded.
     """
     om_chunks: list[bytes] = []
     text_chunks: list[bytes] = []
-    for family in families:
+    families.reverse()
+    while families:
+        family = families.pop()
         om, text = encode_both(family)
         om_chunks.extend(om)
         text_chunks.extend(text)
+        release(family)
     om_gzip = gzip_member(om_chunks, STATIC_GZIP_LEVEL)
     same = all(t is o for t, o in zip(text_chunks, om_chunks, strict=True))
     text_gzip = om_gzip if same else gzip_member(text_chunks, STATIC_GZIP_LEVEL)
@@ -164,12 +169,16 @@ class Renderer:
         if static is None:
             return None
         now = self._collector.now()
-        families = self._collector.source_families(state, snapshot, now, static)
-        try:
-            exposition = encode_families(families)
-        except Exception as exc:  # noqa: BLE001 - the containment boundary: counted, logged once
-            encode_failed(state, exc)
-            return LEFT_OUT
+        with collection_paused():
+            families = self._collector.source_families(state, snapshot, now, static)
+            try:
+                exposition = encode_families(families)
+            except Exception as exc:  # noqa: BLE001 - the containment boundary: counted, logged once
+                encode_failed(state, exc)
+                return LEFT_OUT
+            finally:
+                for family in families:
+                    release(family)
         if dynamic is None:
             # A source with a live part has encoded again only once that part does too.
             encoded(state)

@@ -12,9 +12,11 @@ import asyncio
 import io
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from exporter.core.gil import GATE
 
 log = logging.getLogger("exporter.http")
 
@@ -44,6 +46,11 @@ class WsgiOnPool:
             return
         if scope["type"] != "http":
             return
+        # Refresh loops step aside until this response is written (exporter.core.gil).
+        with GATE.scrape():
+            await self._http(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         # h11 refuses a header block it is still waiting on beyond its limit, but one that arrives
         # complete in a single read passes it: this makes the cap exact.
         header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
@@ -73,16 +80,38 @@ class WsgiOnPool:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    # In chunks: each send waits for the socket to drain, so a client that stops reading holds at
-    # most one chunk in the transport's buffer, not a copy of the whole exposition.
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes | Sequence[bytes]
+) -> None:
+    # The body's chunks (cached exposition bytes) are written as they are, never joined, in
+    # pieces of at most WRITE_CHUNK: each send waits for the socket to drain, so a client that
+    # stops reading holds at most one piece in the transport's buffer.
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    last = max(len(body) - 1, 0) // WRITE_CHUNK * WRITE_CHUNK  # where the final chunk starts
-    for start in range(0, last, WRITE_CHUNK):
-        await send(
-            {"type": "http.response.body", "body": body[start : start + WRITE_CHUNK], "more_body": True}
-        )
-    await send({"type": "http.response.body", "body": body[last:], "more_body": False})
+    for piece in pieces([body] if isinstance(body, bytes) else body):
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def pieces(chunks: Iterable[bytes], size: int = WRITE_CHUNK) -> Iterator[bytes]:
+    """The chunks cut or gathered into pieces of about `size` bytes (small chunks are joined)."""
+    pending: list[bytes] = []
+    pending_bytes = 0
+    for chunk in chunks:
+        if len(chunk) >= size:
+            if pending:
+                yield b"".join(pending)
+                pending, pending_bytes = [], 0
+            view = memoryview(chunk)
+            for start in range(0, len(chunk), size):
+                yield bytes(view[start : start + size])
+            continue
+        pending.append(chunk)
+        pending_bytes += len(chunk)
+        if pending_bytes >= size:
+            yield b"".join(pending)
+            pending, pending_bytes = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -95,7 +124,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def _run_wsgi(app: WsgiApp, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def _run_wsgi(app: WsgiApp, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
     started: list[tuple[str, list[tuple[str, str]]]] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -105,17 +134,17 @@ def _run_wsgi(app: WsgiApp, environ: Environ) -> tuple[int, list[tuple[bytes, by
     try:
         result = app(environ, start_response)
         try:
-            payload = b"".join(result)
+            payload = list(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
     except Exception:
         log.exception("http handler failed path=%s", environ.get("PATH_INFO"))
-        return 500, [(b"content-length", b"0")], b""
+        return 500, [(b"content-length", b"0")], []
     if not started:
         log.error("http handler sent no status path=%s", environ.get("PATH_INFO"))
-        return 500, [(b"content-length", b"0")], b""
+        return 500, [(b"content-length", b"0")], []
     status, headers = started[0]
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
     return int(status.split(" ", 1)[0]), raw, payload

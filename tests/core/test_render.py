@@ -184,14 +184,26 @@ def test_encoding_failure_publishes_the_snapshot_and_scrapes_still_serve_it():
     assert body == generate_latest(collector)
 
 
-def test_formats_share_bytes_only_where_they_agree():
+def three_families():
     gauge = GaugeMetricFamily("g", 'help with "quotes"', labels=["a"])
     gauge.add_metric(['x"y'], 1.0)
     plain = GaugeMetricFamily("h", "plain help", labels=["a"])
     plain.add_metric(["v"], 2.0)
     counter = CounterMetricFamily("c", "a counter", labels=[])
     counter.add_metric([], 3.0)
-    exposition = encode_families([gauge, plain, counter])
+    return [gauge, plain, counter]
+
+
+def test_encoding_consumes_the_families_and_frees_their_samples():
+    families = three_families()
+    kept = list(families)
+    encode_families(families)
+    assert families == []
+    assert all(family.samples == [] for family in kept)
+
+
+def test_formats_share_bytes_only_where_they_agree():
+    exposition = encode_families(three_families())
     om, text = exposition.formats[OPENMETRICS], exposition.formats[TEXT]
     assert len(om.chunks) == len(text.chunks) == 6  # HELP/TYPE and samples of each family
     assert text.chunks[0] != om.chunks[0]  # HELP escapes quotes in OpenMetrics only
@@ -200,7 +212,7 @@ def test_formats_share_bytes_only_where_they_agree():
     assert all(text.chunks[i] is om.chunks[i] for i in (1, 3, 5))  # sample lines stored once
     from exporter.core.containment import Fixed as _Fixed
 
-    fixed = _Fixed([gauge, plain, counter])
+    fixed = _Fixed(three_families())
     assert b"".join(om.chunks) + b"# EOF\n" == choose_encoder(ACCEPTS[0])[0](fixed)
     assert b"".join(text.chunks) == generate_latest(fixed)
     assert gzip.decompress(text.gzip) == b"".join(text.chunks)
