@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from exporter import __version__
-from exporter.core.render import FamilyFilter, Renderer
+from exporter.core.render import Body, FamilyFilter, Part, Renderer
 from exporter.core.state import SourceState
 from exporter.web.asgi import WsgiOnPool
 from exporter.web.config import WebConfigError, load_web_config
@@ -66,6 +66,7 @@ def make_app(
         encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
         names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
         compress = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        chunks: list[Part]
         if names:
             body = encoder(FamilyFilter(registry, set(names)))
             chunks = [gzip.compress(body, compresslevel=1) if compress else body]
@@ -75,9 +76,10 @@ def make_app(
         headers = [("Content-Type", content_type)]
         if compress:
             headers.append(("Content-Encoding", "gzip"))
-        headers.append(("Content-Length", str(sum(map(len, chunks)))))
+        body_parts = Body(chunks)
+        headers.append(("Content-Length", str(len(body_parts))))
         start_response("200 OK", headers)
-        return chunks
+        return body_parts
 
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")

@@ -50,6 +50,8 @@ TEXT = "text"
 STATIC_GZIP_LEVEL = 6
 # Live parts on every scrape: a few kilobytes, speed first.
 LIVE_GZIP_LEVEL = 1
+# Uncompressed bytes an uncompressed scrape inflates at a time.
+INFLATE_PIECE = 256 * 1024
 # Seconds the runtime metrics (process_*, python_*) are reused between scrapes: Prometheus
 # scrapes far less often, so each scrape still sees fresh values.
 RUNTIME_MAX_AGE = 1.0
@@ -75,10 +77,72 @@ def cached_format(content_type: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
-    """One source's static families in one format: per-family chunks and their gzip member."""
+    """One source's static families in one format: one gzip member, and its uncompressed size.
 
-    chunks: tuple[bytes, ...]
+    Only the compressed bytes are kept (30 times smaller at 300k series): Prometheus always asks
+    for gzip, and a scraper that does not (curl) gets the member inflated as it is written.
+    """
+
     gzip: bytes
+    size: int
+
+
+class Inflated:
+    """A cached gzip member served uncompressed: inflated a piece at a time while it is written
+    (exporter.web.asgi), never held whole. `len()` is its uncompressed size, for Content-Length."""
+
+    __slots__ = ("_member", "_size")
+
+    def __init__(self, encoded: Encoded) -> None:
+        self._member = encoded.gzip
+        self._size = encoded.size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        inflate = zlib.decompressobj(31)
+        data = self._member
+        while data:
+            piece = inflate.decompress(data, INFLATE_PIECE)
+            data = inflate.unconsumed_tail
+            if piece:
+                yield piece
+        rest = inflate.flush()
+        if rest:
+            yield rest
+
+    def __bytes__(self) -> bytes:
+        return zlib.decompress(self._member, 31)
+
+
+# A body part: bytes, or a cached member inflated while it is written.
+Part = bytes | Inflated
+
+
+class Body:
+    """A WSGI body of parts: any WSGI server iterates it as bytes; exporter.web.asgi writes
+    `parts` as they are, inflating an `Inflated` piece by piece."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[Part]) -> None:
+        self.parts = parts
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self.parts:
+            if isinstance(part, bytes):
+                yield part
+            else:
+                yield from part
+
+    def __len__(self) -> int:
+        return sum(map(len, self.parts))
+
+
+def joined(parts: Iterable[Part]) -> bytes:
+    """The body in one buffer (tests and `collect --once`; scrapes write the parts in turn)."""
+    return b"".join(part if isinstance(part, bytes) else bytes(part) for part in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +212,10 @@ def encode_families(families: list[Metric]) -> Exposition:
     same = all(t is o for t, o in zip(text_chunks, om_chunks, strict=True))
     text_gzip = om_gzip if same else gzip_member(text_chunks, STATIC_GZIP_LEVEL)
     return Exposition(
-        {OPENMETRICS: Encoded(tuple(om_chunks), om_gzip), TEXT: Encoded(tuple(text_chunks), text_gzip)}
+        {
+            OPENMETRICS: Encoded(om_gzip, sum(map(len, om_chunks))),
+            TEXT: Encoded(text_gzip, sum(map(len, text_chunks))),
+        }
     )
 
 
@@ -235,13 +302,13 @@ class Renderer:
 
         return contained(state, encode)
 
-    def body(self, encoder: Encoder, content_type: str, *, gzip: bool) -> list[bytes]:
-        """The /metrics body as chunks to write in order (never joined into one buffer)."""
+    def body(self, encoder: Encoder, content_type: str, *, gzip: bool) -> list[Part]:
+        """The /metrics body as parts to write in order (never joined into one buffer)."""
         fmt = cached_format(content_type)
         openmetrics_body = content_type.startswith("application/openmetrics-text")
         now = self._collector.now()
         views = [state.view() for state in self._collector.states]
-        out: list[bytes] = []
+        out: list[Part] = []
         live: list[bytes] = []
 
         def encode_chunks(collector: Collector) -> list[bytes]:
@@ -284,10 +351,7 @@ class Renderer:
                 cached = exposition.formats[fmt] if fmt is not None else None
                 if cached is not None:
                     flush()
-                    if gzip:
-                        out.append(cached.gzip)
-                    else:
-                        out.extend(cached.chunks)
+                    out.append(cached.gzip if gzip else Inflated(cached))
             live.extend(chunks)
         # Fresh views: encode failures counted just now show in this very scrape.
         fresh = [state.view() for state in self._collector.states]

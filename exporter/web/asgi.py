@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from exporter.core.gil import GATE
+from exporter.core.render import Body
 
 log = logging.getLogger("exporter.http")
 
@@ -81,7 +82,10 @@ class WsgiOnPool:
 
 
 async def _respond(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes | Sequence[bytes]
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes | Sequence[bytes | Iterable[bytes]],
 ) -> None:
     # The body's chunks (cached exposition bytes) are written as they are, never joined, in
     # pieces of at most WRITE_CHUNK: each send waits for the socket to drain, so a client that
@@ -92,11 +96,21 @@ async def _respond(
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def pieces(chunks: Iterable[bytes], size: int = WRITE_CHUNK) -> Iterator[bytes]:
-    """The chunks cut or gathered into pieces of about `size` bytes (small chunks are joined)."""
+def pieces(chunks: Iterable[bytes | Iterable[bytes]], size: int = WRITE_CHUNK) -> Iterator[bytes]:
+    """The chunks cut or gathered into pieces of about `size` bytes (small chunks are joined).
+
+    A chunk that is not bytes is an iterable of pieces (a cached gzip member inflated for an
+    uncompressed scrape, exporter.core.render.Inflated), produced only as they are written.
+    """
     pending: list[bytes] = []
     pending_bytes = 0
     for chunk in chunks:
+        if not isinstance(chunk, bytes):
+            if pending:
+                yield b"".join(pending)
+                pending, pending_bytes = [], 0
+            yield from chunk
+            continue
         if len(chunk) >= size:
             if pending:
                 yield b"".join(pending)
@@ -124,7 +138,9 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def _run_wsgi(app: WsgiApp, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+def _run_wsgi(
+    app: WsgiApp, environ: Environ
+) -> tuple[int, list[tuple[bytes, bytes]], list[bytes | Iterable[bytes]]]:
     started: list[tuple[str, list[tuple[str, str]]]] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -134,7 +150,9 @@ def _run_wsgi(app: WsgiApp, environ: Environ) -> tuple[int, list[tuple[bytes, by
     try:
         result = app(environ, start_response)
         try:
-            payload = list(result)
+            payload: list[bytes | Iterable[bytes]] = (
+                list(result.parts) if isinstance(result, Body) else list(result)
+            )
         finally:
             close = getattr(result, "close", None)
             if close is not None:

@@ -73,7 +73,8 @@ def test_release_frees_every_sample_in_slices() -> None:
         family.add_metric([str(index)], 1.0)
     samples = family.samples
     release(family)
-    assert samples == [] and family.samples is samples
+    assert samples == []
+    assert family.samples is samples
 
 
 def test_collection_pauses_nest_across_threads_and_restore_the_collector() -> None:

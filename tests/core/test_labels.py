@@ -19,7 +19,7 @@ from prometheus_client.samples import Sample
 from exporter.azure.policies import AzureStats
 from exporter.core.collector import ExporterCollector
 from exporter.core.labels import MAX_LABEL_VALUE_CHARS, label_value
-from exporter.core.render import Renderer, cached_format
+from exporter.core.render import Renderer, cached_format, joined
 from tests.core.fakes import ScriptedFetch, Snap, make_runner
 
 OM_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -65,7 +65,7 @@ def renderer_for(*translates, uses_now: bool = False, split: bool = False) -> tu
 
 
 def render(renderer: Renderer, encoder, content_type: str, *, compress: bool = False) -> bytes:
-    body = b"".join(renderer.body(encoder, content_type, gzip=compress))
+    body = joined(renderer.body(encoder, content_type, gzip=compress))
     return gzip.decompress(body) if compress else body
 
 

@@ -17,7 +17,16 @@ from prometheus_client.exposition import choose_encoder
 
 from exporter.azure.policies import AzureStats
 from exporter.core.collector import ExporterCollector
-from exporter.core.render import OPENMETRICS, TEXT, Exposition, Renderer, cached_format, encode_families
+from exporter.core.render import (
+    OPENMETRICS,
+    TEXT,
+    Exposition,
+    Inflated,
+    Renderer,
+    cached_format,
+    encode_families,
+    joined,
+)
 from tests.core.fakes import ScriptedFetch, Snap, make_runner
 from tests.core.fakes import translate as fake_translate
 from tests.core.fakes import translate_live as fake_live
@@ -71,7 +80,7 @@ def estate(renderer_encodes: bool = True):
 def render(renderer: Renderer, accept: str, *, compress: bool) -> tuple[bytes, list[bytes]]:
     encoder, content_type = choose_encoder(accept)
     chunks = renderer.body(encoder, content_type, gzip=compress)
-    return b"".join(chunks), chunks
+    return joined(chunks), chunks
 
 
 @pytest.mark.parametrize("accept", ACCEPTS)
@@ -184,6 +193,14 @@ def test_encoding_failure_publishes_the_snapshot_and_scrapes_still_serve_it():
     assert body == generate_latest(collector)
 
 
+class _One:
+    def __init__(self, family):
+        self.family = family
+
+    def collect(self):
+        return [self.family]
+
+
 def three_families():
     gauge = GaugeMetricFamily("g", 'help with "quotes"', labels=["a"])
     gauge.add_metric(['x"y'], 1.0)
@@ -205,18 +222,31 @@ def test_encoding_consumes_the_families_and_frees_their_samples():
 def test_formats_share_bytes_only_where_they_agree():
     exposition = encode_families(three_families())
     om, text = exposition.formats[OPENMETRICS], exposition.formats[TEXT]
-    assert len(om.chunks) == len(text.chunks) == 6  # HELP/TYPE and samples of each family
-    assert text.chunks[0] != om.chunks[0]  # HELP escapes quotes in OpenMetrics only
-    assert text.chunks[2] is om.chunks[2]  # identical HELP/TYPE stored once
-    assert text.chunks[4] != om.chunks[4]  # TYPE of a counter differs
-    assert all(text.chunks[i] is om.chunks[i] for i in (1, 3, 5))  # sample lines stored once
     from exporter.core.containment import Fixed as _Fixed
 
     fixed = _Fixed(three_families())
-    assert b"".join(om.chunks) + b"# EOF\n" == choose_encoder(ACCEPTS[0])[0](fixed)
-    assert b"".join(text.chunks) == generate_latest(fixed)
-    assert gzip.decompress(text.gzip) == b"".join(text.chunks)
-    assert gzip.decompress(om.gzip) == b"".join(om.chunks)
+    assert gzip.decompress(om.gzip) + b"# EOF\n" == choose_encoder(ACCEPTS[0])[0](fixed)
+    assert gzip.decompress(text.gzip) == generate_latest(fixed)
+    assert text.gzip != om.gzip  # HELP escaping and a counter's TYPE differ
+    assert (om.size, text.size) == (len(gzip.decompress(om.gzip)), len(gzip.decompress(text.gzip)))
+    plain = GaugeMetricFamily("h", "plain help", labels=["a"])
+    plain.add_metric(["v"], 2.0)
+    same = encode_families([plain])
+    assert same.formats[TEXT].gzip is same.formats[OPENMETRICS].gzip  # identical bytes kept once
+
+
+def test_an_uncompressed_scrape_inflates_the_cached_member_in_pieces():
+    family = GaugeMetricFamily("big", "many series", labels=["i"])
+    for index in range(40_000):
+        family.add_metric([f"series-{index}"], float(index))
+    expected = generate_latest(_One(family))
+    encoded = encode_families([family]).formats[TEXT]
+    inflated = Inflated(encoded)
+    pieces = list(inflated)
+    assert len(pieces) > 1
+    assert max(map(len, pieces)) <= 256 * 1024
+    assert b"".join(pieces) == bytes(inflated) == expected
+    assert len(inflated) == len(expected)
 
 
 @pytest.mark.parametrize(

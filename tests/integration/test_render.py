@@ -11,7 +11,7 @@ from prometheus_client.exposition import choose_encoder
 
 from exporter.app import Exporter
 from exporter.config import from_dict
-from exporter.core.render import Exposition, Renderer, split
+from exporter.core.render import Exposition, Renderer, joined, split
 from exporter.demo import simulator_config
 from exporter.simulator import start
 from tests.core.test_render import ACCEPTS
@@ -43,8 +43,8 @@ def test_cached_bytes_equal_a_fresh_full_render(refreshed: Exporter, accept: str
     encoder, content_type = choose_encoder(accept)
     with freeze_time(tick=False):  # one "now" for both renders: live values must agree
         expected = encoder(refreshed.collector)
-        plain = b"".join(renderer.body(encoder, content_type, gzip=False))
-        compressed = b"".join(renderer.body(encoder, content_type, gzip=True))
+        plain = joined(renderer.body(encoder, content_type, gzip=False))
+        compressed = joined(renderer.body(encoder, content_type, gzip=True))
     assert b"azure_scheduled_event_seconds_until_not_before" in expected
     assert b"azure_stack_update_run_duration_seconds" in expected
     assert plain == expected
