@@ -18,13 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_scenarios import arc_estate, only
+
 from exporter.app import Exporter
 from exporter.config import from_dict
 from exporter.demo import simulator_config
 from exporter.simulator import start
 
 PROMETHEUS_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-OTHER_SOURCES = ("subscriptions", "vmss_os_upgrades", "azure_stack_updates", "scheduled_events")
 
 
 def scrape(url: str, count: int) -> tuple[list[float], int]:
@@ -40,9 +41,8 @@ def scrape(url: str, count: int) -> tuple[list[float], int]:
 
 
 def run(sim_info: dict[str, object], per_machine: bool, scrapes: int) -> tuple[float, int, list[float], int]:
-    raw = simulator_config(sim_info, "127.0.0.1:0")
-    raw["sources"] = {name: {"enabled": False} for name in OTHER_SOURCES}
-    raw["sources"]["arc_agents"] = {"enabled": True, "timeout": "10m", "per_machine_series": per_machine}
+    options = {"interval": "10m", "timeout": "10m", "per_machine_series": per_machine}
+    raw = only(simulator_config(sim_info, "127.0.0.1:0"), {"arc_agents": options}, demo_settings=False)
     exporter = Exporter(from_dict(raw))
     try:
         started = time.perf_counter()
@@ -64,12 +64,7 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=50)
     parser.add_argument("--scrapes", type=int, default=10)
     args = parser.parse_args()
-    scenario = {
-        "subscriptions": [{"id": f"00000000-0000-4000-8000-{i:012d}"} for i in range(args.subscriptions)],
-        "resource_graph": {"quota_per_5s": 0},
-        "arc_agents": {"generate": {"count": args.machines}},
-    }
-    with start(scenario) as sim:
+    with start(arc_estate(args.machines, args.subscriptions)) as sim:
         info = sim.info()
         print(f"estate: {args.machines} Arc machines in {args.subscriptions} subscriptions")
         for per_machine in (True, False):

@@ -31,7 +31,7 @@ from exporter.core.gil import paced
 def fresh_copy(snapshot: Any) -> Any:
     """A deep copy of `snapshot`, item by item with scrape checkpoints, as a real fetch builds
     one between its Azure calls (each call is a checkpoint: exporter.core.gil)."""
-    if not dataclasses.is_dataclass(snapshot):
+    if not dataclasses.is_dataclass(snapshot) or isinstance(snapshot, type):
         return copy.deepcopy(snapshot)
     changes = {}
     for f in dataclasses.fields(snapshot):

@@ -35,6 +35,7 @@ import bcrypt
 import requests
 import trustme
 import yaml
+from bench_scenarios import only, vmss_estate
 
 from exporter.app import Exporter
 from exporter.config import from_dict
@@ -170,24 +171,17 @@ def main() -> None:
             ("prometheus", PASSWORD) if args.auth else None,
         )
         return
-    scenario = {
-        "subscriptions": [
-            {"id": f"00000000-0000-4000-8000-{i:012d}", "display_name": f"sub-{i}", "state": "Enabled"}
-            for i in range(args.subscriptions)
-        ],
-        "arm": {"page_size": 100, "read_bucket_size": 0},
-        "resource_graph": {"quota_per_5s": 0},
-        "vmss": {"generate": {"count": args.scale_sets, "eligible_ratio": 0.5}},
-    }
-    with start(scenario) as sim:
-        raw = simulator_config(sim.info(), "127.0.0.1:0")
-        raw["sources"] = {name: raw["sources"][name] for name in ("subscriptions", "vmss_os_upgrades")}
-        raw["sources"]["vmss_os_upgrades"]["concurrency"] = 16
-        raw["sources"]["vmss_os_upgrades"]["timeout"] = "10m"
+    with start(vmss_estate(args.scale_sets, args.subscriptions, page_size=100)) as sim:
+        vmss = {"concurrency": 16, "interval": "10m", "timeout": "10m"}
+        raw = only(
+            simulator_config(sim.info(), "127.0.0.1:0"), {"subscriptions": {}, "vmss_os_upgrades": vmss}
+        )
         exporter = Exporter(from_dict(raw))
-        exporter.refresh_all_once()
+        if not all(exporter.refresh_all_once().values()):
+            raise SystemExit("refresh failed")
     app = make_app(exporter.registry, exporter.states, exporter.renderer)
-    size = len(exporter.renderer.render(*_text_encoder()))
+    encoder, content_type = _text_encoder()
+    size = sum(len(chunk) for chunk in exporter.renderer.body(encoder, content_type, gzip=False))
     print(
         f"estate: {args.subscriptions} subscriptions, {args.scale_sets} scale sets; "
         f"exposition {size / 1024:.0f} KiB; "

@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_scenarios import only, update_manager_estate
+
 from exporter.app import Exporter
 from exporter.config import from_dict
 from exporter.demo import simulator_config
@@ -46,15 +48,11 @@ def main() -> None:
     parser.add_argument("--aggregates-only", action="store_true")
     parser.add_argument("--scrapes", type=int, default=5)
     args = parser.parse_args()
-    scenario = {
-        "subscriptions": [{"id": f"00000000-0000-4000-8000-{i:012d}"} for i in range(args.subscriptions)],
-        "resource_graph": {"quota_per_5s": 0},
-        "update_manager": {"generate": {"vms": args.vms, "arc": args.arc}},
-    }
-    with start(scenario) as sim:
-        raw = simulator_config(sim.info(), "127.0.0.1:0")
-        raw["sources"] = {name: {"enabled": name == "update_manager"} for name in raw["sources"]}
-        raw["sources"]["update_manager"].update({"timeout": "20m", "aggregates_only": args.aggregates_only})
+    with start(update_manager_estate(args.vms, args.arc, args.subscriptions)) as sim:
+        options = {"interval": "20m", "timeout": "20m", "aggregates_only": args.aggregates_only}
+        raw = only(
+            simulator_config(sim.info(), "127.0.0.1:0"), {"update_manager": options}, demo_settings=False
+        )
         exporter = Exporter(from_dict(raw))
         started = time.perf_counter()
         results = exporter.refresh_all_once()
