@@ -12,6 +12,7 @@ import asyncio
 import gzip
 import html
 import logging
+import selectors
 import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +26,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from exporter import __version__
+from exporter.core.gil import GATE
 from exporter.core.render import Body, FamilyFilter, Part, Renderer
 from exporter.core.state import SourceState
 from exporter.web.asgi import WsgiOnPool
@@ -242,7 +244,20 @@ class HttpServer:
         self._app.close()
 
 
+class _TouchingSelector(selectors.DefaultSelector):
+    """Touches the scrape gate whenever a socket of the server is ready (exporter.core.gil)."""
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready: list[tuple[selectors.SelectorKey, int]] = super().select(timeout)
+        if ready:
+            GATE.touch()
+        return ready
+
+
 class _EventLoop(asyncio.SelectorEventLoop):
+    def __init__(self) -> None:
+        super().__init__(_TouchingSelector())
+
     async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
         # Hypercorn's start_server call has no TLS shutdown timeout; this is where asyncio takes it.
         if kwargs.get("ssl") is not None:

@@ -104,3 +104,56 @@ def test_name_filter_is_served_from_the_registry(served):
     _, _, body = get(f"{base}/metrics?name[]=fake_value")
     assert body.decode().strip().splitlines()[-1] == "fake_value 4.0"
     assert b"azure_update_exporter_source_up" not in body
+
+
+def test_a_request_touches_the_scrape_gate_and_is_marked_while_served():
+    from exporter.core.gil import GATE
+
+    seen: list[int] = []
+
+    def app(environ, start_response):
+        seen.append(GATE.active)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server = HttpServer("127.0.0.1", 0, app)
+    server.start()
+    try:
+        before = GATE._touched_until
+        status, _, body = get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        server.stop()
+    assert (status, body) == (200, b"ok")
+    assert seen == [1]  # refresh checkpoints wait while the response is produced and written
+    assert GATE.active == 0
+    assert GATE._touched_until > before  # the loop touched the gate when the request arrived
+
+
+def test_an_uncompressed_scrape_streams_the_inflated_members_with_their_length():
+    from exporter.core.render import Inflated
+
+    fetch = ScriptedFetch()
+    fetch.script.append(lambda ctx: Snap(4.0, ctx.now()))
+    runner = make_runner(fetch, uses_now=False)  # all static: served from the cached member
+    registry = CollectorRegistry(auto_describe=False)
+    collector = ExporterCollector([runner.state], AzureStats())
+    registry.register(collector)
+    renderer = Renderer(collector)
+    runner._encode = renderer.encode
+    assert runner.refresh_once()
+    from prometheus_client.exposition import choose_encoder
+
+    encoder, content_type = choose_encoder("")
+    assert any(isinstance(part, Inflated) for part in renderer.body(encoder, content_type, gzip=False))
+    server = HttpServer("127.0.0.1", 0, make_app(registry, [runner.state], renderer))
+    server.start()
+    try:
+        status, headers, body = get(f"http://127.0.0.1:{server.port}/metrics")
+        _, _, compressed = get(f"http://127.0.0.1:{server.port}/metrics", {"Accept-Encoding": "gzip"})
+    finally:
+        server.stop()
+    assert status == 200
+    assert int(headers["Content-Length"]) == len(body)
+    static = [line for line in body.split(b"\n") if line.startswith(b"fake_")]
+    assert static
+    assert static == [line for line in gzip.decompress(compressed).split(b"\n") if line.startswith(b"fake_")]

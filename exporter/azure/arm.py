@@ -18,6 +18,7 @@ from azure.mgmt.core import ARMPipelineClient
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from exporter.core.errors import PayloadError
+from exporter.core.gil import GATE
 
 MAX_PAGES = 10_000  # a server that keeps sending nextLink must not keep us busy forever
 
@@ -25,6 +26,9 @@ MAX_PAGES = 10_000  # a server that keeps sending nextLink must not keep us busy
 def get_json(
     client: ARMPipelineClient[Any, Any], url: str, params: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    # Before building the request and after parsing its reply: where a refresh steps aside for a
+    # scrape (exporter.core.gil; the session checks around the HTTP exchange itself).
+    GATE.checkpoint()
     # send_request does not join relative paths onto the client's base URL; nextLinks are absolute.
     absolute = url if url.startswith("https://") or url.startswith("http://") else client.format_url(url)
     request = HttpRequest("GET", absolute, params=params or {}, headers={"Accept": "application/json"})
@@ -38,6 +42,7 @@ def get_json(
         raise PayloadError(f"response of {request.url.split('?')[0]} is not JSON") from exc
     if not isinstance(body, dict):
         raise PayloadError(f"response of {request.url.split('?')[0]} is not a JSON object")
+    GATE.checkpoint()
     return body
 
 

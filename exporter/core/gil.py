@@ -70,15 +70,25 @@ class ScrapeGate:
     in flight, the checkpoint blocks (without the GIL) until no scrape is, for at most MAX_WAIT,
     and then lets the refresh run at least MIN_RUN before it waits again, so a refresh still
     progresses under back-to-back scrapes (or a client that reads slowly).
+
+    A scrape is known as one only once the server has accepted it and read its request, which
+    takes the event loop several turns at the GIL. So the loop also `touch`es the gate whenever
+    its sockets have something to do: for TOUCH_HOLD after that, checkpoints wait as well.
     """
 
     MAX_WAIT = 0.05
     MIN_RUN = 0.01
+    TOUCH_HOLD = 0.02
 
     def __init__(self) -> None:
         self._active = 0
         self._idle = threading.Condition(threading.Lock())
         self._run_until = threading.local()
+        self._touched_until = 0.0
+
+    def touch(self) -> None:
+        """Network activity on the server: a request may be on its way."""
+        self._touched_until = time.monotonic() + self.TOUCH_HOLD
 
     @contextmanager
     def scrape(self) -> Iterator[None]:
@@ -97,13 +107,20 @@ class ScrapeGate:
         return self._active
 
     def checkpoint(self) -> None:
-        if not self._active:  # unlocked read: a stale value only delays or skips one pause
+        # Unlocked reads: a stale value only delays or skips one pause.
+        touched = self._touched_until
+        if not self._active and not touched:
             return
         now = time.monotonic()
+        if not self._active and now >= touched:
+            return
         if now < getattr(self._run_until, "value", 0.0):
             return
-        with self._idle:
-            self._idle.wait_for(lambda: self._active == 0, timeout=self.MAX_WAIT)
+        if self._active:
+            with self._idle:
+                self._idle.wait_for(lambda: self._active == 0, timeout=self.MAX_WAIT)
+        else:
+            time.sleep(min(touched - now, self.MAX_WAIT))
         self._run_until.value = time.monotonic() + self.MIN_RUN
 
 

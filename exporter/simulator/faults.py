@@ -4,6 +4,9 @@ Rules match route names with :func:`fnmatch.fnmatchcase`, and optionally the req
 (``path``, a case-insensitive glob: one scale set, one stamp). Every matching rule counts each
 request it sees (for ``after``); the first rule still within its ``after``/``count`` window is
 applied. Exhausted rules stay listed but no longer fire.
+
+``latency`` is the time a reply takes from the request's arrival, the simulator's own work
+included (as a service's latency is measured): only what is left of it is waited.
 """
 
 from __future__ import annotations

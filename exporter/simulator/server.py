@@ -8,6 +8,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -190,19 +191,25 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> SimResponse | None:
         """The response to send, or None to send nothing (timeout and reset faults)."""
         dispatcher = self.server.dispatcher
-        if fault is not None and fault.kind == "latency":
-            dispatcher.stopping.wait(fault.seconds)
-        elif fault is not None and fault.kind != "truncated":
+        started = time.monotonic()
+        if fault is not None and fault.kind not in ("latency", "truncated"):
             return _fault_response(fault, req, dispatcher)
         if handler is None:
-            return _not_routed(req, allowed)
-        try:
-            response = handler(req, dispatcher.state)
-        except SimError as exc:
-            response = exc.response
-        except Exception:
-            log.exception("route handler failed route=%s path=%s", req.route, req.path)
-            response = arm_error(500, "InternalServerError", "The simulator failed to handle the request.")
+            response = _not_routed(req, allowed)
+        else:
+            try:
+                response = handler(req, dispatcher.state)
+            except SimError as exc:
+                response = exc.response
+            except Exception:
+                log.exception("route handler failed route=%s path=%s", req.route, req.path)
+                response = arm_error(
+                    500, "InternalServerError", "The simulator failed to handle the request."
+                )
+        if fault is not None and fault.kind == "latency":
+            # A service's latency is the time its reply takes, its own work included: only the
+            # rest is waited (the simulator's CPU on a shared machine is not added on top).
+            dispatcher.stopping.wait(max(0.0, fault.seconds - (time.monotonic() - started)))
         return response
 
     def _send(self, response: SimResponse, *, truncate: bool = False) -> None:

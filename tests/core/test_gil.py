@@ -105,3 +105,17 @@ def test_a_collector_disabled_before_stays_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_network_activity_holds_checkpoints_briefly() -> None:
+    gate = ScrapeGate()
+    gate.touch()
+    started = time.monotonic()
+    gate.checkpoint()
+    held = time.monotonic() - started
+    assert held >= gate.TOUCH_HOLD * 0.5
+    time.sleep(gate.TOUCH_HOLD)
+    started = time.monotonic()
+    for _ in range(1000):
+        gate.checkpoint()  # the hold has expired: no more waiting
+    assert time.monotonic() - started < gate.TOUCH_HOLD
