@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline.policies import (
@@ -35,6 +35,9 @@ from exporter.azure.transport import SettledSession, shared_transport
 from exporter.config import AzureConfig, adfs_root
 from exporter.core.errors import Reason, SourceError
 from exporter.core.sharding import Shard
+
+if TYPE_CHECKING:
+    from azure.mgmt.resourcegraph import ResourceGraphClient
 
 USER_AGENT = f"azure-update-exporter/{__version__}"
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
@@ -253,13 +256,16 @@ class AzureContext:
         policies = self.pipeline_policies(kwargs, scope)
         return ARMPipelineClient(base_url=base_url, policies=policies, transport=kwargs["transport"])
 
-    def resource_graph(self) -> Any:
+    def resource_graph(self) -> ResourceGraphClient:
+        """The pipeline of Resource Graph queries (`exporter.azure.resource_graph` posts raw
+        requests through it; only the client's pipeline and endpoint handling are used)."""
         from azure.mgmt.resourcegraph import ResourceGraphClient
 
-        return self._cached(
+        client: ResourceGraphClient = self._cached(
             ("resource_graph", ""),
             lambda: ResourceGraphClient(self.credential, **self.client_kwargs("resource_graph")),
         )
+        return client
 
     def close(self) -> None:
         with self._lock:

@@ -30,6 +30,8 @@ from exporter.sources.arc_agents.parse import (
 from exporter.sources.arc_agents.parse_releases import build_table, packaged_text
 
 if TYPE_CHECKING:
+    from azure.core.rest import HttpRequest, HttpResponse
+
     from exporter.core.source import FetchContext
     from exporter.sources.arc_agents import Options
 
@@ -91,14 +93,14 @@ class Calls:
 
 
 class _CountingGraph:
-    """A ResourceGraphClient that counts `resources` calls (one per page)."""
+    """A `GraphClient` that counts the pages it sends."""
 
-    def __init__(self, client: Any, calls: Calls) -> None:
+    def __init__(self, client: resource_graph.GraphClient, calls: Calls) -> None:
         self._client, self._calls = client, calls
 
-    def resources(self, *args: Any, **kwargs: Any) -> Any:
+    def _send_request(self, request: HttpRequest, *, stream: bool = False, **kwargs: Any) -> HttpResponse:
         self._calls.add("resource_graph")
-        return self._client.resources(*args, **kwargs)
+        return self._client._send_request(request, stream=stream, **kwargs)
 
 
 def _table(ctx: FetchContext[Options, Snapshot], problems: Problems) -> ReleaseTable:

@@ -13,9 +13,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exporter.core.errors import Reason, SourceError
+
+if TYPE_CHECKING:
+    from azure.core.rest import HttpRequest, HttpResponse
+
+    from exporter.azure.resource_graph import GraphClient
 
 _HHMMSS = re.compile(r"^\s*(\d+):(\d{2}):(\d{2})(?:\.\d+)?\s*$")
 MAX_QUOTA_WAIT = 60.0  # the quota window is 5 s; a longer reset is suspicious, wait at most this
@@ -30,11 +35,11 @@ def parse_resets_after(value: str | None) -> float | None:
 
 
 class QuotaGraph:
-    """Looks like ResourceGraphClient to `exporter.azure.resource_graph.query` (only `resources`)."""
+    """A `GraphClient` for `exporter.azure.resource_graph.query` that paces the pages it sends."""
 
     def __init__(
         self,
-        client: Any,
+        client: GraphClient,
         deadline: float,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -48,7 +53,7 @@ class QuotaGraph:
         self.current = ""  # the query being paged, for the count
         self.waited = 0.0
 
-    def resources(self, request: Any, **kwargs: Any) -> Any:
+    def _send_request(self, request: HttpRequest, *, stream: bool = False, **kwargs: Any) -> HttpResponse:
         with self._lock:
             wait = self._wait_until - self._clock()
         if wait > 0:
@@ -60,13 +65,14 @@ class QuotaGraph:
             self._sleep(wait)
             self.waited += wait
         self.pages[self.current] += 1
-        return self._client.resources(request, cls=self._headers, **kwargs)
+        response = self._client._send_request(request, stream=stream, **kwargs)
+        self._note_quota(response)
+        return response
 
-    def _headers(self, pipeline_response: Any, deserialized: Any, _: Any) -> Any:
-        headers = pipeline_response.http_response.headers
+    def _note_quota(self, response: HttpResponse) -> None:
+        headers = response.headers
         remaining = headers.get("x-ms-user-quota-remaining")
         resets = parse_resets_after(headers.get("x-ms-user-quota-resets-after"))
         if remaining is not None and resets is not None and remaining.strip() == "0":
             with self._lock:
                 self._wait_until = self._clock() + min(resets, MAX_QUOTA_WAIT)
-        return deserialized

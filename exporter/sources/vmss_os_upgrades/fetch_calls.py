@@ -24,7 +24,10 @@ from exporter.core.errors import PayloadError, Reason, classify, describe
 from exporter.sources.vmss_os_upgrades.model import ScaleSet
 
 if TYPE_CHECKING:
+    from azure.core.rest import HttpRequest, HttpResponse
+
     from exporter.azure.clients import AzureContext
+    from exporter.azure.resource_graph import GraphClient
 
 # Resource Graph projection (reference §4.5) plus tags and the rolling upgrade policy object.
 QUERY = """resources
@@ -62,15 +65,14 @@ class Calls:
 
 
 class CountingGraph:
-    """A ResourceGraphClient that counts `resources` calls (one per page)."""
+    """A `GraphClient` that counts the pages it sends."""
 
-    def __init__(self, client: Any, calls: Calls) -> None:
-        self._client = client
-        self._calls = calls
+    def __init__(self, client: GraphClient, calls: Calls) -> None:
+        self._client, self._calls = client, calls
 
-    def resources(self, *args: Any, **kwargs: Any) -> Any:
+    def _send_request(self, request: HttpRequest, *, stream: bool = False, **kwargs: Any) -> HttpResponse:
         self._calls.add("resource_graph")
-        return self._client.resources(*args, **kwargs)
+        return self._client._send_request(request, stream=stream, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
