@@ -17,6 +17,7 @@ with a large refresh, and both are avoided here:
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -71,6 +72,9 @@ class ScrapeGate:
     and then lets the refresh run at least MIN_RUN before it waits again, so a refresh still
     progresses under back-to-back scrapes (or a client that reads slowly).
 
+    A scrape has priority for its first PRIORITY seconds only (a 300k-series scrape takes a few
+    milliseconds): a client that reads slowly, or never, does not slow refreshes down.
+
     A scrape is known as one only once the server has accepted it and read its request, which
     takes the event loop several turns at the GIL. So the loop also `touch`es the gate whenever
     its sockets have something to do: for TOUCH_HOLD after that, checkpoints wait as well.
@@ -79,9 +83,12 @@ class ScrapeGate:
     MAX_WAIT = 0.05
     MIN_RUN = 0.01
     TOUCH_HOLD = 0.02
+    PRIORITY = 0.25
 
     def __init__(self) -> None:
         self._active = 0
+        self._started: dict[int, float] = {}
+        self._tokens = itertools.count()
         self._idle = threading.Condition(threading.Lock())
         self._run_until = threading.local()
         self._touched_until = 0.0
@@ -92,15 +99,23 @@ class ScrapeGate:
 
     @contextmanager
     def scrape(self) -> Iterator[None]:
+        token = next(self._tokens)
         with self._idle:
             self._active += 1
+            self._started[token] = time.monotonic()
         try:
             yield
         finally:
             with self._idle:
                 self._active -= 1
+                del self._started[token]
                 if self._active == 0:
                     self._idle.notify_all()
+
+    def _prioritised(self) -> bool:
+        """A scrape in flight that still has priority (call with the lock held)."""
+        oldest = time.monotonic() - self.PRIORITY
+        return any(started > oldest for started in self._started.values())
 
     @property
     def active(self) -> int:
@@ -118,7 +133,7 @@ class ScrapeGate:
             return
         if self._active:
             with self._idle:
-                self._idle.wait_for(lambda: self._active == 0, timeout=self.MAX_WAIT)
+                self._idle.wait_for(lambda: not self._prioritised(), timeout=self.MAX_WAIT)
         else:
             time.sleep(min(touched - now, self.MAX_WAIT))
         self._run_until.value = time.monotonic() + self.MIN_RUN

@@ -119,3 +119,14 @@ def test_network_activity_holds_checkpoints_briefly() -> None:
     for _ in range(1000):
         gate.checkpoint()  # the hold has expired: no more waiting
     assert time.monotonic() - started < gate.TOUCH_HOLD
+
+
+def test_a_scrape_loses_its_priority_after_a_while() -> None:
+    gate = ScrapeGate()
+    gate.PRIORITY = 0.05
+    gate.MAX_WAIT = 30.0
+    with gate.scrape():
+        time.sleep(0.06)  # a client that reads slowly
+        started = time.monotonic()
+        gate.checkpoint()
+        assert time.monotonic() - started < 1.0
