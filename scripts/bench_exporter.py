@@ -37,7 +37,7 @@ def fresh_copy(snapshot: Any) -> Any:
     for f in dataclasses.fields(snapshot):
         value = getattr(snapshot, f.name)
         if isinstance(value, tuple):
-            changes[f.name] = tuple(copy.deepcopy(item) for item in paced(value, every=16))
+            changes[f.name] = tuple(copy.deepcopy(item) for item in paced(value, every=4))
         else:
             changes[f.name] = copy.deepcopy(value)
     return dataclasses.replace(snapshot, **changes)

@@ -19,9 +19,10 @@ from prometheus_client import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-from exporter.core.gil import paced
+from exporter.core.gil import PACE, paced
 
 EOF_LINE = b"# EOF\n"
 # Names that every escaping scheme we serve leaves untouched (no ':' either: OpenMetrics sample
@@ -61,8 +62,22 @@ def _value(value: float) -> str:
 
 def _samples(family: Metric) -> str:
     """Sample lines: the same in OpenMetrics and text for the families `_simple` accepts."""
+    return "".join(_sample_lines(family.samples))
+
+
+def _sample_chunks(family: Metric) -> list[bytes]:
+    """The sample lines in chunks of PACE samples: joining and encoding one chunk is a short C
+    call, so a refresh encoding a family of 100k series never holds the GIL for long."""
+    samples = family.samples
+    return [
+        "".join(_sample_lines(samples[start : start + PACE])).encode()
+        for start in range(0, len(samples), PACE)
+    ]
+
+
+def _sample_lines(samples: list[Sample]) -> list[str]:
     lines = []
-    for sample in paced(family.samples):
+    for sample in paced(samples):
         labels = sample.labels
         if labels:
             pairs = ",".join(
@@ -72,7 +87,7 @@ def _samples(family: Metric) -> str:
             lines.append(f"{sample.name}{{{pairs}}} {_value(sample.value)}\n")
         else:
             lines.append(f"{sample.name} {_value(sample.value)}\n")
-    return "".join(lines)
+    return lines
 
 
 def _head(family: Metric, openmetrics_format: bool) -> str:
@@ -104,7 +119,7 @@ def encode_both(family: Metric) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
     if not _simple(family):
         om, text = encode_family(family, True), encode_family(family, False)
         return (om,), (om if text == om else text,)
-    body = _samples(family).encode()
+    body = _sample_chunks(family)
     head_om = _head(family, True).encode()
     head_text = _head(family, False).encode()
-    return (head_om, body), (head_om if head_text == head_om else head_text, body)
+    return (head_om, *body), (head_om if head_text == head_om else head_text, *body)

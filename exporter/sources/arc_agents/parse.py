@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from exporter.core.errors import Reason
-from exporter.core.gil import paced
+from exporter.core.gil import PACE_ITEMS, paced
 from exporter.core.identity import normalise_resource_id
 from exporter.core.source import Issue
 from exporter.core.timefmt import parse_iso
@@ -177,7 +177,7 @@ def parse_machine(row: object, problems: Problems) -> Machine | None:
 
 def parse_machines(rows: Iterable[object], problems: Problems) -> tuple[Machine, ...]:
     found: dict[tuple[str, str, str], Machine] = {}
-    for row in paced(rows):
+    for row in paced(rows, PACE_ITEMS):
         machine = parse_machine(row, problems)
         if machine is not None:
             found.setdefault(machine.key, machine)
@@ -287,7 +287,7 @@ def build_snapshot(
     downgrades: Counter[str] = Counter(dict(previous.downgrades) if previous is not None else {})
     entries: list[Entry] = []
     at = inputs.evaluated_at
-    for machine in paced(inputs.machines):
+    for machine in paced(inputs.machines, PACE_ITEMS):
         old = before.get(machine.key)
         downgraded_at = old.downgraded_at if old is not None else None
         old_version = old.machine.version if old is not None else None

@@ -11,7 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporter.core.families import add_state, gauge, timestamp
-from exporter.core.gil import paced
+from exporter.core.gil import PACE_ITEMS, paced
 from exporter.sources.arc_agents.model import (
     ATTEMPT_STATUSES,
     STATUSES,
@@ -167,7 +167,7 @@ def _fleet(snapshot: Snapshot) -> Iterator[Metric]:
     enabled: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     subscriptions: set[str] = set()
-    for entry in paced(snapshot.machines):
+    for entry in paced(snapshot.machines, PACE_ITEMS):
         m = entry.machine
         sub = m.subscription_id
         subscriptions.add(sub)
@@ -238,7 +238,7 @@ def _catalog(snapshot: Snapshot) -> Iterator[Metric]:
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     if snapshot.per_machine:
         f = {name: gauge(name, f"{text} {CACHED}", labels) for name, text, labels in _PER_MACHINE}
-        for entry in paced(snapshot.machines):
+        for entry in paced(snapshot.machines, PACE_ITEMS):
             _per_machine(f, entry)
         yield from f.values()
     yield from _fleet(snapshot)

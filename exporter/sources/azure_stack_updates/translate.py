@@ -9,7 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporter.core.families import add_state, gauge
-from exporter.core.gil import paced
+from exporter.core.gil import PACE_ITEMS, paced
 from exporter.core.identity import resource_identity
 from exporter.sources.azure_stack_updates.model import Snapshot, Stamp
 from exporter.sources.azure_stack_updates.model_states import (
@@ -148,7 +148,7 @@ def translate_live(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
         "it started, computed at scrape time.",
         RUN,
     )
-    for stamp in paced(snapshot.stamps):
+    for stamp in paced(snapshot.stamps, PACE_ITEMS):
         if stamp.data is None:
             continue
         for run in stamp.data.runs:
@@ -163,7 +163,7 @@ def translate_live(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
 def translate_static(snapshot: Snapshot) -> Iterator[Metric]:
     """Everything but the run durations: encoded once per snapshot."""
     f = _Families()
-    for stamp in paced(snapshot.stamps):
+    for stamp in paced(snapshot.stamps, PACE_ITEMS):
         base = _identity(stamp)
         if stamp.resource_id:
             f.stamp_info.add_metric([*base, stamp.resource_id], 1.0)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter.core.errors import Reason
-from exporter.core.gil import paced
+from exporter.core.gil import PACE_ITEMS, paced
 from exporter.core.identity import normalise_resource_id
 from exporter.core.source import Issue
 from exporter.sources.update_manager.model import (
@@ -173,7 +173,7 @@ def _drop(issues: list[Issue], kind: str, row: Mapping[str, Any]) -> None:
 
 
 def _rows(rows: Iterable[Any]) -> Iterable[Mapping[str, Any]]:
-    return (row for row in paced(rows) if isinstance(row, Mapping))
+    return (row for row in paced(rows, PACE_ITEMS) if isinstance(row, Mapping))
 
 
 # --------------------------------------------------------------------------- machines

@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporter.core.families import add_state, gauge, timestamp
-from exporter.core.gil import paced
+from exporter.core.gil import PACE_ITEMS, paced
 from exporter.sources.update_manager.model import (
     ASSESSMENT_STATES,
     INSTALLATION_STATES,
@@ -165,7 +165,7 @@ def _build(
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     if snapshot.per_machine:
         machines = _build("azure_update_manager_", _MACHINE_FAMILIES, MACHINE)
-        for state in paced(snapshot.machines):
+        for state in paced(snapshot.machines, PACE_ITEMS):
             _machine(machines, state)
         yield from machines.values()
     configs = _build("azure_update_manager_", _CONFIG_FAMILIES, CONFIG)

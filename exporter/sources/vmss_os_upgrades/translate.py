@@ -9,7 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporter.core.families import add_state, gauge, timestamp
-from exporter.core.gil import paced
+from exporter.core.gil import PACE_ITEMS, paced
 from exporter.sources.vmss_os_upgrades.model import CODES, MODES, History, RollingUpgrade, Snapshot, Upgrade
 
 LABELS = ("subscription_id", "resource_group", "vmss")
@@ -120,7 +120,7 @@ def _set(family: GaugeMetricFamily, labels: list[str], value: float | None) -> N
 
 def translate(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     f = _families()
-    for entry in paced(snapshot.scale_sets):
+    for entry in paced(snapshot.scale_sets, PACE_ITEMS):
         s = entry.scale_set
         ids = [s.subscription_id, s.resource_group, s.name]
         f["azure_vmss_info"].add_metric([*ids, s.resource_id, s.location, s.orchestration_mode], 1.0)
