@@ -68,6 +68,7 @@ def test_bench_prints_every_figure() -> None:
         "peak RSS of the exporter",
         "refresh incl. encoding (real / replay)",
         "refresh 40 scale sets / 2 subscriptions @ 1 ms",
+        "refresh without its encoding: the Azure calls",
         "exporter CPU per Azure request",
         "Resource Graph requests per refresh: vmss_os_upgrades discovery",
         "Resource Graph requests per refresh: arc_agents",

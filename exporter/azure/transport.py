@@ -41,6 +41,31 @@ class _NoNetrc(AuthBase):
         return request
 
 
+class SettledAdapter(BiggerBlockSizeHTTPAdapter):
+    """azure-core's adapter, with each host's connection pool key worked out once.
+
+    requests builds it on every call, and with a CA bundle path (`azure.ca_bundle`, Azure Stack
+    Hub, the simulator) that includes an `os.path.isdir` of the bundle: a system call per request,
+    which gives the GIL away and waits to get it back while a refresh is busy.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool_keys: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        parts = urlsplit(request.url or "")
+        key = (parts.scheme.lower(), parts.netloc.lower(), verify, cert)
+        built = self._pool_keys.get(key)
+        if built is None:
+            built = super().build_connection_pool_key_attributes(request, verify, cert)
+            self._pool_keys[key] = built
+        host, pool = built
+        return dict(host), dict(pool)  # copies: urllib3 may add to them
+
+
 class SettledSession(requests.Session):
     def __init__(self, pool_size: int = POOL_SIZE) -> None:
         super().__init__()
@@ -49,9 +74,7 @@ class SettledSession(requests.Session):
         self._lock = threading.Lock()
         # What azure-core mounts on the sessions it creates: retries are the pipeline's job.
         no_retries = Retry(total=False, redirect=False, raise_on_status=False)
-        adapter = BiggerBlockSizeHTTPAdapter(
-            max_retries=no_retries, pool_connections=pool_size, pool_maxsize=pool_size
-        )
+        adapter = SettledAdapter(max_retries=no_retries, pool_connections=pool_size, pool_maxsize=pool_size)
         for prefix in ("http://", "https://"):
             self.mount(prefix, adapter)
 

@@ -132,6 +132,12 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: SimHTTPServer
 
+    def parse_request(self) -> bool:
+        # The request line has just been read: a latency fault counts from here (headers, body,
+        # routing and the handler are all part of the reply's time).
+        self._arrived = time.monotonic()
+        return super().parse_request()
+
     def do_GET(self) -> None:
         self._handle()
 
@@ -191,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> SimResponse | None:
         """The response to send, or None to send nothing (timeout and reset faults)."""
         dispatcher = self.server.dispatcher
-        started = time.monotonic()
+        started = getattr(self, "_arrived", time.monotonic())
         if fault is not None and fault.kind not in ("latency", "truncated"):
             return _fault_response(fault, req, dispatcher)
         if handler is None:
