@@ -10,15 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from exporter.sources.update_manager.fetch import QUERIES as UPDATE_MANAGER_QUERIES
+
 ROOT = Path(__file__).resolve().parents[1]
-QUERIES = (
-    "machines",
-    "assessments",
-    "installations",
-    "maintenance_configurations",
-    "configuration_assignments",
-    "maintenance_runs",
-)
+QUERIES = tuple(label for label, *_ in UPDATE_MANAGER_QUERIES)
 
 
 def run(script: str, *args: str, timeout: float = 90) -> str:

@@ -68,9 +68,9 @@ class ScrapeGate:
     With the GIL, a scrape competes with every busy refresh thread: each time it comes back from
     a socket call it waits a switch interval, and its own work runs at half speed. Refresh loops
     over large estates call `checkpoint()` every few hundred items (`paced`); while a scrape is
-    in flight, the checkpoint blocks (without the GIL) until no scrape is, for at most MAX_WAIT,
-    and then lets the refresh run at least MIN_RUN before it waits again, so a refresh still
-    progresses under back-to-back scrapes (or a client that reads slowly).
+    in flight, the checkpoint blocks (without the GIL) until no scrape is, for at most MAX_WAIT.
+    A refresh thread waits at most MAX_SHARE of any WINDOW, so under back-to-back scrapes a
+    refresh still runs at least at half speed.
 
     A scrape has priority for its first PRIORITY seconds only (a 300k-series scrape takes a few
     milliseconds): a client that reads slowly, or never, does not slow refreshes down.
@@ -81,8 +81,9 @@ class ScrapeGate:
     """
 
     MAX_WAIT = 0.05
-    MIN_RUN = 0.01
-    TOUCH_HOLD = 0.02
+    MAX_SHARE = 0.5
+    WINDOW = 1.0
+    TOUCH_HOLD = 0.01
     PRIORITY = 0.25
 
     def __init__(self) -> None:
@@ -90,7 +91,7 @@ class ScrapeGate:
         self._started: dict[int, float] = {}
         self._tokens = itertools.count()
         self._idle = threading.Condition(threading.Lock())
-        self._run_until = threading.local()
+        self._waits = threading.local()  # per refresh thread: (window start, seconds waited)
         self._touched_until = 0.0
 
     def touch(self) -> None:
@@ -129,14 +130,17 @@ class ScrapeGate:
         now = time.monotonic()
         if not self._active and now >= touched:
             return
-        if now < getattr(self._run_until, "value", 0.0):
-            return
+        window_start, waited = getattr(self._waits, "value", (now, 0.0))
+        if now - window_start >= self.WINDOW:
+            window_start, waited = now, 0.0
+        if waited >= self.MAX_SHARE * self.WINDOW:
+            return  # this thread has given way enough for now
         if self._active:
             with self._idle:
                 self._idle.wait_for(lambda: not self._prioritised(), timeout=self.MAX_WAIT)
         else:
             time.sleep(min(touched - now, self.MAX_WAIT))
-        self._run_until.value = time.monotonic() + self.MIN_RUN
+        self._waits.value = (window_start, waited + time.monotonic() - now)
 
 
 # One per process: the HTTP server marks scrapes on it, every refresh loop checks it.
