@@ -139,7 +139,8 @@ class ScrapeGate:
             with self._idle:
                 self._idle.wait_for(lambda: not self._prioritised(), timeout=self.MAX_WAIT)
         else:
-            time.sleep(min(touched - now, self.MAX_WAIT))
+            # The scrape may have ended since the first read, with the touch long expired.
+            time.sleep(max(0.0, min(touched - now, self.MAX_WAIT)))
         self._waits.value = (window_start, waited + time.monotonic() - now)
 
 

@@ -133,3 +133,21 @@ def test_a_scrape_loses_its_priority_after_a_while() -> None:
         started = time.monotonic()
         gate.checkpoint()
         assert time.monotonic() - started < 1.0
+
+
+def test_a_scrape_ending_between_two_reads_never_makes_a_checkpoint_fail() -> None:
+    class Racing(ScrapeGate):
+        reads = 0
+
+        @property  # type: ignore[override]
+        def _active(self) -> int:
+            self.reads += 1
+            return 1 if self.reads <= 2 else 0  # in flight for the first checks, gone at the last
+
+        @_active.setter
+        def _active(self, value: int) -> None:
+            pass
+
+    gate = Racing()
+    gate._touched_until = time.monotonic() - 10  # a touch long expired
+    gate.checkpoint()  # must neither raise nor wait
