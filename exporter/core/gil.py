@@ -87,8 +87,7 @@ class ScrapeGate:
     PRIORITY = 0.25
 
     def __init__(self) -> None:
-        self._active = 0
-        self._started: dict[int, float] = {}
+        self._started: dict[int, float] = {}  # scrapes in flight: token -> when they started
         self._tokens = itertools.count()
         self._idle = threading.Condition(threading.Lock())
         self._waits = threading.local()  # per refresh thread: (window start, seconds waited)
@@ -102,15 +101,13 @@ class ScrapeGate:
     def scrape(self) -> Iterator[None]:
         token = next(self._tokens)
         with self._idle:
-            self._active += 1
             self._started[token] = time.monotonic()
         try:
             yield
         finally:
             with self._idle:
-                self._active -= 1
                 del self._started[token]
-                if self._active == 0:
+                if not self._started:
                     self._idle.notify_all()
 
     def _prioritised(self) -> bool:
@@ -120,22 +117,25 @@ class ScrapeGate:
 
     @property
     def active(self) -> int:
-        return self._active
+        return len(self._started)
+
+    def _scraping(self) -> bool:
+        # Unlocked: a stale answer only delays or skips one pause.
+        return bool(self._started)
 
     def checkpoint(self) -> None:
-        # Unlocked reads: a stale value only delays or skips one pause.
         touched = self._touched_until
-        if not self._active and not touched:
+        if not self._scraping() and not touched:
             return
         now = time.monotonic()
-        if not self._active and now >= touched:
+        if not self._scraping() and now >= touched:
             return
         window_start, waited = getattr(self._waits, "value", (now, 0.0))
         if now - window_start >= self.WINDOW:
             window_start, waited = now, 0.0
         if waited >= self.MAX_SHARE * self.WINDOW:
             return  # this thread has given way enough for now
-        if self._active:
+        if self._scraping():
             with self._idle:
                 self._idle.wait_for(lambda: not self._prioritised(), timeout=self.MAX_WAIT)
         else:

@@ -139,14 +139,9 @@ def test_a_scrape_ending_between_two_reads_never_makes_a_checkpoint_fail() -> No
     class Racing(ScrapeGate):
         reads = 0
 
-        @property  # type: ignore[override]
-        def _active(self) -> int:
+        def _scraping(self) -> bool:
             self.reads += 1
-            return 1 if self.reads <= 2 else 0  # in flight for the first checks, gone at the last
-
-        @_active.setter
-        def _active(self, value: int) -> None:
-            pass
+            return self.reads <= 2  # in flight for the first checks, gone at the last
 
     gate = Racing()
     gate._touched_until = time.monotonic() - 10  # a touch long expired
