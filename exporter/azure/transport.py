@@ -12,6 +12,7 @@ so 50 subscriptions' clients reuse the same TLS connections instead of handshaki
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,9 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.core.pipeline.transport._requests_basic import (  # type: ignore[attr-defined]
     BiggerBlockSizeHTTPAdapter,
 )
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.util.retry import Retry
 
 from exporter.core.gil import GATE
@@ -45,13 +48,34 @@ class SettledAdapter(BiggerBlockSizeHTTPAdapter):
     """azure-core's adapter, with each host's connection pool key worked out once.
 
     requests builds it on every call, and with a CA bundle path (`azure.ca_bundle`, Azure Stack
-    Hub, the simulator) that includes an `os.path.isdir` of the bundle: a system call per request,
-    which gives the GIL away and waits to get it back while a refresh is busy.
+    Hub, the simulator) that includes an `os.path.isdir` of the bundle; `cert_verify` checks the
+    bundle (exists, isdir) on every call too. Each is a system call per request, which gives the
+    GIL away and waits to get it back while a refresh is busy; the answers are kept per bundle,
+    like the rest of the environment (a missing bundle still fails the first call).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pool_keys: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+        # CA bundle path -> is a directory; checked (exists, isdir) by requests on every call.
+        self._bundles: dict[str, bool] = {}
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if cert or not verify or not url.lower().startswith("https"):
+            HTTPAdapter.cert_verify(self, conn, url, verify, cert)  # type: ignore[no-untyped-call]
+            return
+        bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
+        is_dir = self._bundles.get(bundle)
+        if is_dir is None:
+            # Raises if the bundle is missing.
+            HTTPAdapter.cert_verify(self, conn, url, verify, cert)  # type: ignore[no-untyped-call]
+            self._bundles[bundle] = Path(bundle).is_dir()
+            return
+        conn.cert_reqs = "CERT_REQUIRED"
+        if is_dir:
+            conn.ca_cert_dir = bundle
+        else:
+            conn.ca_certs = bundle
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None

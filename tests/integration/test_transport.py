@@ -56,3 +56,21 @@ def test_clients_share_one_session_and_verify_tls(sim, make_exporter, monkeypatc
     assert {id(t.session) for t in transports} == {id(azure._session)}
     with pytest.raises(requests.exceptions.SSLError):  # verification is on: our CA only
         SettledSession().get(f"{sim.base_url}/_sim/health", timeout=5)
+
+
+def test_the_ca_bundle_is_checked_once(tmp_path):
+    from types import SimpleNamespace
+
+    from exporter.azure.transport import SettledAdapter
+
+    adapter = SettledAdapter()
+    missing = str(tmp_path / "missing.pem")
+    with pytest.raises(OSError, match="invalid path"):
+        adapter.cert_verify(SimpleNamespace(), "https://x", missing, None)
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not read here: urllib3 loads it when it connects\n")
+    first, second = SimpleNamespace(), SimpleNamespace()
+    adapter.cert_verify(first, "https://x", str(bundle), None)
+    bundle.unlink()  # checked once, as requests' other environment settings are
+    adapter.cert_verify(second, "https://x", str(bundle), None)
+    assert vars(first) == vars(second) == {"cert_reqs": "CERT_REQUIRED", "ca_certs": str(bundle)}
