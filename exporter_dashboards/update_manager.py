@@ -93,6 +93,15 @@ SCHEDULE_COLUMNS = (
 )
 
 
+def _run_columns(colours: dict[str, str]) -> list[Column]:
+    """A run's status (coloured), start and end: queries A, B and C of its table."""
+    return [
+        Column("status", "status", mappings={s: ("", c) for s, c in colours.items()}, background=True),
+        Column(value("B"), "started", unit="dateTimeFromNow"),
+        Column(value("C"), "ended", unit="dateTimeAsIso"),
+    ]
+
+
 def build() -> dm.Dashboard:
     return dashboard(
         uid=UID,
@@ -336,14 +345,7 @@ def _installations() -> Row:
                         ],
                         [
                             *MACHINE_COLUMNS,
-                            Column(
-                                "status",
-                                "status",
-                                mappings={s: ("", c) for s, c in INSTALLATION_COLOURS.items()},
-                                background=True,
-                            ),
-                            Column(value("B"), "started", unit="dateTimeFromNow"),
-                            Column(value("C"), "ended", unit="dateTimeAsIso"),
+                            *_run_columns(INSTALLATION_COLOURS),
                             Column(
                                 value("D"),
                                 "window exceeded",
@@ -408,14 +410,7 @@ def _schedules() -> Row:
                         ],
                         [
                             *SCHEDULE_COLUMNS,
-                            Column(
-                                "status",
-                                "status",
-                                mappings={s: ("", c) for s, c in RUN_COLOURS.items()},
-                                background=True,
-                            ),
-                            Column(value("B"), "started", unit="dateTimeFromNow"),
-                            Column(value("C"), "ended", unit="dateTimeAsIso"),
+                            *_run_columns(RUN_COLOURS),
                         ],
                         hide=("instance", value("A")),
                         sort=Sort("started", desc=True),
